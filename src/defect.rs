@@ -1,0 +1,65 @@
+//! The result types: what a defect is, as every report shows it.
+
+use serde::Serialize;
+
+/// Extra material (flash) or missing material (cut).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefectKind {
+    /// Material in the test that the reference lacks.
+    Flash,
+    /// Material in the reference that the test lacks.
+    Cut,
+}
+
+impl DefectKind {
+    /// The lowercase name used in every report.
+    pub fn name(self) -> &'static str {
+        match self {
+            DefectKind::Flash => "flash",
+            DefectKind::Cut => "cut",
+        }
+    }
+}
+
+impl std::fmt::Display for DefectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An axis-aligned box in pixels, top-left origin; `width` and `height` count
+/// pixels, so a single pixel is 1x1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Rect {
+    /// One past the right-most column.
+    pub fn right(&self) -> u32 {
+        self.x + self.width
+    }
+
+    /// One past the bottom row.
+    pub fn bottom(&self) -> u32 {
+        self.y + self.height
+    }
+}
+
+/// One defect: a connected region of difference pixels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Defect {
+    /// Flash or cut.
+    pub kind: DefectKind,
+    /// Bounding box in the test image's pixels.
+    #[serde(flatten)]
+    pub rect: Rect,
+    /// Number of difference pixels in the region.
+    pub area: u32,
+    /// Mean position of the region's pixels, in the test image's pixels.
+    pub centroid: [f64; 2],
+}

@@ -1,0 +1,64 @@
+//! The library's error type: every variant names the file it is about, so the
+//! binary can print one line that tells the user what to fix.
+
+use std::path::PathBuf;
+
+/// Why an inspection could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be read from disk.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file was read but is not an image we can decode (or is truncated).
+    #[error("{}: not a readable image: {reason}", path.display())]
+    Decode { path: PathBuf, reason: String },
+    /// The image has no pixels.
+    #[error("{}: image is empty ({width}x{height})", path.display())]
+    Empty {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+    },
+    /// The header claims more pixels than `--max-pixels` allows; refused
+    /// before any pixel buffer is allocated.
+    #[error(
+        "{}: image is {width}x{height} = {pixels} pixels, over the limit of {limit} (raise --max-pixels if this is real)",
+        path.display(),
+        pixels = u64::from(*width) * u64::from(*height)
+    )]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
+    /// Reference and test must cover the same field of view at the same scale.
+    #[error(
+        "{}: size {}x{} differs from reference {} size {}x{}",
+        test.display(), test_size.0, test_size.1, reference.display(), reference_size.0, reference_size.1
+    )]
+    SizeMismatch {
+        reference: PathBuf,
+        test: PathBuf,
+        reference_size: (u32, u32),
+        test_size: (u32, u32),
+    },
+    /// An output path that would overwrite one of the inputs.
+    #[error("{}: refusing to write an output over an input image", path.display())]
+    OutputIsInput { path: PathBuf },
+    /// Writing an output failed.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Encoding an output image failed.
+    #[error("{}: cannot encode: {reason}", path.display())]
+    Encode { path: PathBuf, reason: String },
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

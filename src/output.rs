@@ -1,0 +1,103 @@
+//! Writing outputs safely: never over an input, never half a file.
+//!
+//! Every output goes to a temporary file in the destination folder and is
+//! renamed into place, so a reader (or a crash) never sees a partial file, and
+//! an existing output is replaced in one step. Missing folders are created.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use crate::error::{Error, Result};
+
+/// Fails if `output` names the same file as any of `inputs`, even through a
+/// different spelling (`./a.png`, a symlink, `dir/../a.png`).
+pub fn refuse_input_overwrite<'a>(
+    output: &Path,
+    inputs: impl IntoIterator<Item = &'a Path>,
+) -> Result<()> {
+    let Some(output_id) = identity(output) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if identity(input).as_ref() == Some(&output_id) {
+            return Err(Error::OutputIsInput {
+                path: output.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The canonical path of `path`, or of its parent joined with its name when
+/// the file does not exist yet; `None` when neither can be resolved (then it
+/// cannot be an existing input either).
+fn identity(path: &Path) -> Option<PathBuf> {
+    if let Ok(canonical) = path.canonicalize() {
+        return Some(canonical);
+    }
+    let name = path.file_name()?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(parent.canonicalize().ok()?.join(name))
+}
+
+/// Writes `bytes` to `path` atomically, creating missing parent folders.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let write_error = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(write_error)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".defect-detect-")
+        .tempfile_in(parent)
+        .map_err(write_error)?;
+    file.write_all(bytes).map_err(write_error)?;
+    file.persist(path).map_err(|e| write_error(e.error))?;
+    Ok(())
+}
+
+/// Encodes `image` as PNG and writes it to `path` atomically.
+pub fn save_png(path: &Path, image: &RgbImage) -> Result<()> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| Error::Encode {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    write_atomically(path, bytes.get_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_file_through_another_spelling_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("a.png");
+        std::fs::write(&input, b"x").unwrap();
+        let other = dir.path().join("sub/../a.png");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(refuse_input_overwrite(&other, [input.as_path()]).is_err());
+        assert!(refuse_input_overwrite(&dir.path().join("b.png"), [input.as_path()]).is_ok());
+    }
+
+    #[test]
+    fn writes_into_new_folders_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("new/deeper/out.bin");
+        write_atomically(&out, b"hello").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"hello");
+        assert_eq!(std::fs::read_dir(out.parent().unwrap()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,84 @@
+//! Reports: the results of a run as data, and one writer per format.
+//!
+//! [`Report`] is what every writer reads; its serialised form is the JSON
+//! document. Field names are a public interface: later versions add fields,
+//! never rename these.
+
+pub mod json;
+pub mod summary;
+
+use serde::Serialize;
+
+use crate::defect::{Defect, DefectKind};
+
+/// One pair's line in every report: its defects, or why it could not be inspected.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairResult {
+    /// The reference path as given.
+    pub reference: String,
+    /// The test path as given.
+    pub test: String,
+    /// Test width in pixels; `null` when the test could not be read.
+    pub width: Option<u32>,
+    /// Test height in pixels; `null` when the test could not be read.
+    pub height: Option<u32>,
+    /// Defects found (empty on error).
+    pub defects: Vec<Defect>,
+    /// Why the pair could not be inspected, or `null`.
+    pub error: Option<String>,
+}
+
+/// Counts over all pairs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Pairs inspected or attempted.
+    pub pairs: usize,
+    /// Pairs with at least one defect.
+    pub with_defects: usize,
+    /// Pairs that could not be inspected.
+    pub errors: usize,
+    /// Flash defects over all pairs.
+    pub flash: usize,
+    /// Cut defects over all pairs.
+    pub cut: usize,
+}
+
+/// The whole run: results in input order, then the counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub results: Vec<PairResult>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Builds the report and its counts from `results`.
+    pub fn new(results: Vec<PairResult>) -> Self {
+        let mut summary = Summary {
+            pairs: results.len(),
+            ..Summary::default()
+        };
+        for result in &results {
+            summary.errors += usize::from(result.error.is_some());
+            summary.with_defects += usize::from(!result.defects.is_empty());
+            for defect in &result.defects {
+                match defect.kind {
+                    DefectKind::Flash => summary.flash += 1,
+                    DefectKind::Cut => summary.cut += 1,
+                }
+            }
+        }
+        Self { results, summary }
+    }
+
+    /// The exit status, like diff's: 2 if any pair failed, else 1 if any had
+    /// defects, else 0.
+    pub fn exit_status(&self) -> u8 {
+        if self.summary.errors > 0 {
+            2
+        } else if self.summary.with_defects > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}

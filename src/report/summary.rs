@@ -1,0 +1,56 @@
+//! The human summary: one line per defect, then a verdict.
+
+use std::io::Write;
+
+use super::Report;
+
+/// Writes the summary of `report`. Errors are left to the caller, which
+/// prints them on stderr.
+pub fn write(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
+    for result in &report.results {
+        if result.error.is_some() {
+            continue;
+        }
+        match result.defects.len() {
+            0 => writeln!(out, "{}: ok", result.test)?,
+            n => writeln!(out, "{}: {n} defect{}", result.test, plural(n))?,
+        }
+        for d in &result.defects {
+            writeln!(
+                out,
+                "  {:<5}  x={} y={} width={} height={}  area={}",
+                d.kind.name(),
+                d.rect.x,
+                d.rect.y,
+                d.rect.width,
+                d.rect.height,
+                d.area
+            )?;
+        }
+    }
+    let s = &report.summary;
+    let verdict = match report.exit_status() {
+        0 => "PASS",
+        1 => "FAIL",
+        _ => "ERROR",
+    };
+    writeln!(
+        out,
+        "{verdict}: {} pair{}, {} with defects ({} flash, {} cut), {} error{}",
+        s.pairs,
+        plural(s.pairs),
+        s.with_defects,
+        s.flash,
+        s.cut,
+        s.errors,
+        plural(s.errors)
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,411 @@
+//! The binary end to end: one behaviour per test, on generated images.
+
+mod common;
+
+use common::{defect_detect, file_name, json, stderr_line, Fixture};
+use defect_detect::synth::washer;
+use predicates::prelude::*;
+
+#[test]
+fn identical_images_pass_with_exit_0() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    defect_detect()
+        .arg(&reference)
+        .arg(&reference)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("PASS"));
+}
+
+#[test]
+fn planted_cut_is_reported_with_its_exact_box_and_exit_1() {
+    let f = Fixture::new();
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(f.with_cut("test.png"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let doc = json(&output);
+    let defects = doc["results"][0]["defects"].as_array().unwrap();
+    assert_eq!(defects.len(), 1, "{doc}");
+    let d = &defects[0];
+    assert_eq!(d["kind"], "cut");
+    assert_eq!((d["x"].as_u64(), d["y"].as_u64()), (Some(12), Some(96)));
+    assert_eq!(
+        (d["width"].as_u64(), d["height"].as_u64()),
+        (Some(6), Some(8))
+    );
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let test = f.with_flash("test.png");
+    let output = defect_detect()
+        .arg(&reference)
+        .arg(&test)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc = json(&output);
+    let result = &doc["results"][0];
+    assert_eq!(result["reference"], reference.display().to_string());
+    assert_eq!(result["test"], test.display().to_string());
+    assert_eq!(
+        (result["width"].as_u64(), result["height"].as_u64()),
+        (Some(200), Some(200))
+    );
+    assert!(result["error"].is_null());
+    let d = &result["defects"][0];
+    for key in ["kind", "x", "y", "width", "height", "area"] {
+        assert!(d.get(key).is_some(), "defect lacks {key}: {d}");
+    }
+    assert_eq!(d["kind"], "flash");
+    assert_eq!(d["area"], 25);
+    assert_eq!(d["centroid"], serde_json::json!([98.0, 98.0]));
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"pairs": 1, "with_defects": 1, "errors": 0, "flash": 1, "cut": 0})
+    );
+}
+
+#[test]
+fn summary_lists_each_defect_then_a_verdict() {
+    let f = Fixture::new();
+    defect_detect()
+        .arg(f.reference())
+        .arg(f.with_cut("test.png"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "cut    x=12 y=96 width=6 height=8",
+        ))
+        .stdout(predicate::str::contains(
+            "FAIL: 1 pair, 1 with defects (0 flash, 1 cut)",
+        ));
+}
+
+#[test]
+fn annotated_png_is_written_with_the_test_size() {
+    let f = Fixture::new();
+    let out = f.path("out.png");
+    defect_detect()
+        .arg(f.reference())
+        .arg(f.with_cut("test.png"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let annotated = image::open(&out).unwrap();
+    assert_eq!((annotated.width(), annotated.height()), (200, 200));
+    let cut_colour = defect_detect::annotate::colour(defect_detect::DefectKind::Cut);
+    assert!(annotated.to_rgb8().pixels().any(|p| *p == cut_colour));
+}
+
+#[test]
+fn missing_output_folder_is_created() {
+    let f = Fixture::new();
+    let out = f.path("new/folder/out.png");
+    defect_detect()
+        .arg(f.reference())
+        .arg(f.with_cut("t.png"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1);
+    assert!(out.is_file());
+}
+
+#[test]
+fn output_over_an_input_is_refused_and_the_input_kept() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let test = f.with_cut("test.png");
+    let before = std::fs::read(&test).unwrap();
+    let output = defect_detect()
+        .arg(&reference)
+        .arg(&test)
+        .arg("-o")
+        .arg(&test)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let line = stderr_line(&output);
+    assert!(
+        line.contains("test.png") && line.contains("input"),
+        "{line}"
+    );
+    assert_eq!(std::fs::read(&test).unwrap(), before);
+}
+
+#[test]
+fn missing_file_is_an_error_naming_it() {
+    let f = Fixture::new();
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(f.path("nope.png"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let line = stderr_line(&output);
+    assert!(
+        line.starts_with("defect-detect: error: ") && line.contains("nope.png"),
+        "{line}"
+    );
+}
+
+#[test]
+fn text_file_is_not_an_image() {
+    let f = Fixture::new();
+    let notes = f.write("notes.png", b"these are not pixels");
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(&notes)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let line = stderr_line(&output);
+    assert!(
+        line.contains("notes.png") && line.contains("not a readable image"),
+        "{line}"
+    );
+}
+
+#[test]
+fn truncated_png_is_an_error() {
+    let f = Fixture::new();
+    let whole = std::fs::read(f.with_cut("whole.png")).unwrap();
+    let cut = f.write("cut.png", &whole[..whole.len() / 2]);
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("cut.png"));
+}
+
+#[test]
+fn size_mismatch_is_an_error_naming_both_sizes() {
+    let f = Fixture::new();
+    let small = f.save("small.png", &washer(120, 80));
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(&small)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let line = stderr_line(&output);
+    assert!(
+        line.contains("small.png") && line.contains("120x80") && line.contains("200x200"),
+        "{line}"
+    );
+}
+
+#[test]
+fn zero_sized_image_is_an_error() {
+    let f = Fixture::new();
+    let empty = f.write("empty.png", &png_with_header(0, 10));
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("empty.png"));
+}
+
+#[test]
+fn decompression_bomb_is_refused_from_its_header() {
+    let f = Fixture::new();
+    let bomb = f.write("bomb.png", &png_with_header(200_000, 200_000));
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(&bomb)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let line = stderr_line(&output);
+    assert!(
+        line.contains("bomb.png") && line.contains("--max-pixels"),
+        "{line}"
+    );
+}
+
+#[test]
+fn max_pixels_flag_lowers_the_limit() {
+    let f = Fixture::new();
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(f.with_cut("t.png"))
+        .args(["--max-pixels", "1000"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("over the limit of 1000"));
+}
+
+#[test]
+fn error_pair_still_appears_in_json() {
+    let f = Fixture::new();
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(f.path("gone.png"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let doc = json(&output);
+    assert!(doc["results"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("gone.png"));
+    assert_eq!(doc["summary"]["errors"], 1);
+}
+
+#[test]
+fn bad_threshold_is_a_usage_error() {
+    let f = Fixture::new();
+    defect_detect()
+        .arg(f.reference())
+        .arg(f.reference())
+        .args(["--threshold", "300"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("0-255"));
+}
+
+#[test]
+fn fixed_threshold_and_light_polarity_are_honoured() {
+    let f = Fixture::new();
+    // Inverted images: light material on dark; the flash blob is light.
+    let mut reference = washer(200, 200);
+    image::imageops::invert(&mut reference);
+    let mut test = reference.clone();
+    defect_detect::synth::fill_rect(&mut test, 96, 96, 5, 5, 255);
+    let (r, t) = (f.save("r.png", &reference), f.save("t.png", &test));
+    let output = defect_detect()
+        .arg(&r)
+        .arg(&t)
+        .args(["--json", "--polarity", "light", "--threshold", "128"])
+        .output()
+        .unwrap();
+    let doc = json(&output);
+    assert_eq!(doc["results"][0]["defects"][0]["kind"], "flash", "{doc}");
+    assert_eq!(doc["results"][0]["defects"][0]["x"], 96);
+}
+
+#[test]
+fn help_documents_every_option_with_its_default() {
+    let output = defect_detect().arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "--output",
+        "--json",
+        "--threshold",
+        "[default: otsu]",
+        "--polarity",
+        "[default: dark]",
+        "--min-area",
+        "[default: 10]",
+        "--max-pixels",
+        "[default: 100000000]",
+        "Exit status",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn multiple_tests_with_one_output_file_is_refused() {
+    let f = Fixture::new();
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(f.with_cut("a.png"))
+        .arg(f.with_flash("b.png"))
+        .arg("-o")
+        .arg(f.path("out.png"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("one test image"));
+}
+
+#[test]
+fn formats_and_bit_depths_all_decode() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let gray =
+        image::DynamicImage::ImageLuma8(image::open(f.with_cut("base.png")).unwrap().to_luma8());
+    let forms = [
+        ("rgb.png", gray.to_rgb8().into()),
+        ("rgba.png", gray.to_rgba8().into()),
+        ("gray16.png", gray.to_luma16().into()),
+        ("rgba16.png", gray.to_rgba16().into()),
+        ("gray_alpha.png", gray.to_luma_alpha8().into()),
+        ("rgb.bmp", gray.to_rgb8().into()),
+        ("gray.tiff", gray.clone()),
+        ("rgb.jpg", gray.to_rgb8().into()),
+    ];
+    for (name, image) in forms {
+        let image: image::DynamicImage = image;
+        let path = f.path(name);
+        image.save(&path).unwrap();
+        let output = defect_detect()
+            .arg(&reference)
+            .arg(&path)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let doc = json(&output);
+        let cut = &doc["results"][0]["defects"][0];
+        assert_eq!(cut["kind"], "cut", "{name}: {doc}");
+        assert!(
+            (cut["x"].as_i64().unwrap() - 12).abs() <= 1,
+            "{name}: {cut}"
+        );
+    }
+    let _ = file_name(&reference);
+}
+
+/// A PNG signature and a valid IHDR chunk claiming `width` x `height` 8-bit
+/// grey pixels, followed by an empty IDAT and IEND: a few dozen bytes.
+fn png_with_header(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [(b"IHDR", ihdr.as_slice()), (b"IDAT", &[]), (b"IEND", &[])] {
+        let mut chunk = kind.to_vec();
+        chunk.extend_from_slice(data);
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}

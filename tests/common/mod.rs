@@ -1,0 +1,86 @@
+//! Fixtures shared by the integration tests: images drawn with known defects
+//! and written to a temporary folder.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use defect_detect::synth::{fill_rect, washer, INK, PAPER};
+use image::GrayImage;
+
+/// The binary under test.
+pub fn defect_detect() -> Command {
+    Command::cargo_bin("defect-detect").expect("the binary is built for integration tests")
+}
+
+/// A temporary folder with a washer reference and tests with planted defects.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Saves `image` under `name` (format from the extension) and returns its path.
+    pub fn save(&self, name: &str, image: &GrayImage) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        image.save(&path).unwrap();
+        path
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// The reference: a 200x200 washer.
+    pub fn reference(&self) -> PathBuf {
+        self.save("reference.png", &washer(200, 200))
+    }
+
+    /// A test with a 6x8 notch cut at (12, 96), in the ring's left edge.
+    pub fn with_cut(&self, name: &str) -> PathBuf {
+        let mut test = washer(200, 200);
+        fill_rect(&mut test, 12, 96, 6, 8, PAPER);
+        self.save(name, &test)
+    }
+
+    /// A test with a 5x5 blob at (96, 96), inside the washer's hole.
+    pub fn with_flash(&self, name: &str) -> PathBuf {
+        let mut test = washer(200, 200);
+        fill_rect(&mut test, 96, 96, 5, 5, INK);
+        self.save(name, &test)
+    }
+}
+
+/// The one line a failing run prints on stderr.
+pub fn stderr_line(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "expected one line on stderr, got: {stderr}"
+    );
+    stderr.trim_end().to_owned()
+}
+
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
+}
+
+pub fn file_name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}

@@ -1,9 +1,14 @@
 //! Stage 2: any decoded image to 8-bit luma.
 //!
+//! Luma uses the Rec. 601 weights in 8-bit fixed point (77, 150, 29 of 256),
+//! the same weights as OpenCV's grayscale conversion that the original
+//! pipeline used, in an integer loop the compiler vectorises: the generic
+//! floating-point conversion cost more than decoding the PNG.
+//!
 //! Transparent pixels are composited over the background (white when the
 //! material is dark, black when it is light): a transparent region is "no
-//! material" whatever colour its hidden RGB happens to hold. Opaque images are
-//! unchanged by this, so the original pipeline's plain luma is kept for them.
+//! material" whatever colour its hidden RGB happens to hold. Opaque pixels are
+//! unchanged by this.
 
 use image::{DynamicImage, GrayImage};
 
@@ -13,30 +18,53 @@ use crate::binarize::Polarity;
 /// background of `polarity`.
 #[must_use]
 pub fn to_gray(image: &DynamicImage, polarity: Polarity) -> GrayImage {
-    if !image.color().has_alpha() {
-        return image.to_luma8();
-    }
     let background = match polarity {
-        Polarity::Dark => 255u16,
-        Polarity::Light => 0u16,
+        Polarity::Dark => 255,
+        Polarity::Light => 0,
     };
-    let la = image.to_luma_alpha8();
-    let (width, height) = la.dimensions();
-    let data = la
-        .as_raw()
-        .chunks_exact(2)
-        .map(|p| {
-            let (luma, alpha) = (u16::from(p[0]), u16::from(p[1]));
-            ((luma * alpha + background * (255 - alpha) + 127) / 255) as u8
-        })
-        .collect();
+    let (width, height) = (image.width(), image.height());
+    let data = match image {
+        DynamicImage::ImageLuma8(gray) => return gray.clone(),
+        DynamicImage::ImageLumaA8(la) => la
+            .as_raw()
+            .chunks_exact(2)
+            .map(|p| over(p[0], p[1], background))
+            .collect(),
+        DynamicImage::ImageRgb8(rgb) => rgb
+            .as_raw()
+            .chunks_exact(3)
+            .map(|p| luma(p[0], p[1], p[2]))
+            .collect(),
+        DynamicImage::ImageRgba8(rgba) => rgba_to_gray(rgba.as_raw(), background),
+        // 16-bit and float layouts are rare; one conversion to RGBA8 keeps a
+        // single weighting for every input.
+        other => rgba_to_gray(other.to_rgba8().as_raw(), background),
+    };
     GrayImage::from_raw(width, height, data).expect("one byte per pixel of a width x height image")
+}
+
+fn rgba_to_gray(rgba: &[u8], background: u8) -> Vec<u8> {
+    rgba.chunks_exact(4)
+        .map(|p| over(luma(p[0], p[1], p[2]), p[3], background))
+        .collect()
+}
+
+#[inline]
+fn luma(r: u8, g: u8, b: u8) -> u8 {
+    ((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b) + 128) >> 8) as u8
+}
+
+/// `value` with opacity `alpha` over `background`.
+#[inline]
+fn over(value: u8, alpha: u8, background: u8) -> u8 {
+    let (v, a, b) = (u32::from(value), u32::from(alpha), u32::from(background));
+    ((v * a + b * (255 - a) + 127) / 255) as u8
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{LumaA, Rgb, RgbImage};
+    use image::{LumaA, Rgb, RgbImage, Rgba, RgbaImage};
 
     #[test]
     fn transparent_pixels_become_background() {
@@ -48,9 +76,27 @@ mod tests {
     }
 
     #[test]
-    fn colour_becomes_luma() {
-        let image = DynamicImage::ImageRgb8(RgbImage::from_pixel(1, 1, Rgb([255, 255, 255])));
-        assert_eq!(to_gray(&image, Polarity::Dark).as_raw(), &vec![255]);
+    fn colour_uses_rec601_weights() {
+        let image = RgbImage::from_fn(4, 1, |x, _| {
+            [
+                Rgb([255, 255, 255]),
+                Rgb([255, 0, 0]),
+                Rgb([0, 255, 0]),
+                Rgb([0, 0, 255]),
+            ][x as usize]
+        });
+        let gray = to_gray(&DynamicImage::ImageRgb8(image), Polarity::Dark);
+        assert_eq!(gray.as_raw(), &vec![255, 77, 149, 29]);
+    }
+
+    #[test]
+    fn opaque_rgba_matches_rgb() {
+        let rgba = RgbaImage::from_pixel(1, 1, Rgba([10, 200, 30, 255]));
+        let rgb = RgbImage::from_pixel(1, 1, Rgb([10, 200, 30]));
+        assert_eq!(
+            to_gray(&DynamicImage::ImageRgba8(rgba), Polarity::Dark),
+            to_gray(&DynamicImage::ImageRgb8(rgb), Polarity::Dark)
+        );
     }
 
     #[test]

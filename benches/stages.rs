@@ -1,0 +1,102 @@
+//! Per-stage cost of the pipeline, on generated images and, when given, on
+//! real files: `DD_BENCH_PNG=path.png DD_BENCH_JPEG=path.jpg cargo bench`.
+//!
+//! Decode is the floor every other stage is measured against: a stage that
+//! costs more than decoding its input is the next thing to make cheap.
+
+use std::hint::black_box;
+use std::io::Cursor;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use defect_detect::synth::{fill_disc, washer, INK, PAPER};
+use defect_detect::{
+    annotate, binarize, compare, components, grayscale, load, DefectKind, Polarity, Threshold,
+};
+use image::{DynamicImage, ImageFormat};
+
+/// A 1130x1100 RGBA washer pair like the original images, with one cut.
+fn seed_like_pair() -> (DynamicImage, DynamicImage) {
+    let reference = washer(1130, 1100);
+    let mut test = reference.clone();
+    fill_disc(&mut test, 95, 280, 15, PAPER);
+    fill_disc(&mut test, 560, 550, 8, INK);
+    (
+        DynamicImage::ImageRgba8(DynamicImage::ImageLuma8(reference).to_rgba8()),
+        DynamicImage::ImageRgba8(DynamicImage::ImageLuma8(test).to_rgba8()),
+    )
+}
+
+fn encoded(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    image
+        .write_to(&mut out, format)
+        .expect("encoding a generated image");
+    out.into_inner()
+}
+
+fn file_or(var: &str, fallback: Vec<u8>) -> (String, Vec<u8>) {
+    match std::env::var(var) {
+        Ok(path) => {
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{var}={path}: {e}"));
+            (path, bytes)
+        }
+        Err(_) => ("generated".into(), fallback),
+    }
+}
+
+fn stages(c: &mut Criterion) {
+    let (reference, test) = seed_like_pair();
+    let (png_name, png) = file_or("DD_BENCH_PNG", encoded(&test, ImageFormat::Png));
+    let jpeg_fallback = DynamicImage::ImageLuma8(
+        test.resize_exact(640, 640, image::imageops::FilterType::Triangle)
+            .to_luma8(),
+    );
+    let (jpeg_name, jpeg) = file_or("DD_BENCH_JPEG", encoded(&jpeg_fallback, ImageFormat::Jpeg));
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let png_path = dir.path().join("bench.png");
+    let jpeg_path = dir.path().join("bench.jpg");
+    std::fs::write(&png_path, &png).expect("writing the bench PNG");
+    std::fs::write(&jpeg_path, &jpeg).expect("writing the bench JPEG");
+
+    c.bench_function(&format!("decode png ({png_name})"), |b| {
+        b.iter(|| load::load(black_box(&png_path), u64::MAX).expect("decodable"))
+    });
+    c.bench_function(&format!("decode jpeg ({jpeg_name})"), |b| {
+        b.iter(|| load::load(black_box(&jpeg_path), u64::MAX).expect("decodable"))
+    });
+
+    c.bench_function("grayscale rgba 1130x1100", |b| {
+        b.iter(|| grayscale::to_gray(black_box(&test), Polarity::Dark))
+    });
+    let reference_gray = grayscale::to_gray(&reference, Polarity::Dark);
+    let test_gray = grayscale::to_gray(&test, Polarity::Dark);
+    c.bench_function("binarize otsu 1130x1100", |b| {
+        b.iter(|| binarize::binarize(black_box(&test_gray), Threshold::Otsu, Polarity::Dark))
+    });
+    let reference_mask = binarize::binarize(&reference_gray, Threshold::Otsu, Polarity::Dark);
+    let test_mask = binarize::binarize(&test_gray, Threshold::Otsu, Polarity::Dark);
+    c.bench_function("compare 1130x1100", |b| {
+        b.iter(|| compare::compare(black_box(&reference_mask), black_box(&test_mask)))
+    });
+    let differences = compare::compare(&reference_mask, &test_mask);
+    c.bench_function("components 1130x1100", |b| {
+        b.iter(|| components::find(black_box(&differences.cut), DefectKind::Cut, 10))
+    });
+    let mut defects = components::find(&differences.cut, DefectKind::Cut, 10);
+    defects.extend(components::find(&differences.flash, DefectKind::Flash, 10));
+    c.bench_function("annotate 1130x1100", |b| {
+        b.iter(|| annotate::annotate(black_box(&test), &defects))
+    });
+    let annotated = annotate::annotate(&test, &defects);
+    let out = dir.path().join("annotated.png");
+    c.bench_function("encode png 1130x1100", |b| {
+        b.iter(|| defect_detect::output::save_png(&out, black_box(&annotated)).expect("writable"))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(2));
+    targets = stages
+}
+criterion_main!(benches);

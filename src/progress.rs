@@ -70,11 +70,12 @@ impl Progress {
         let s = &report.summary;
         let seconds = elapsed.as_secs_f64();
         eprintln!(
-            "defect-detect: {} pairs, {} passed, {} with defects, {} errors in {seconds:.2} s ({:.1} pairs/s)",
+            "defect-detect: {} pairs, {} passed, {} with defects, {} error{} in {seconds:.2} s ({:.1} pairs/s)",
             s.pairs,
             s.pairs - s.with_defects - s.errors,
             s.with_defects,
             s.errors,
+            if s.errors == 1 { "" } else { "s" },
             s.pairs as f64 / seconds.max(1e-9)
         );
     }

@@ -14,6 +14,7 @@
 //! defects, then the largest defect area), each with its images side by side
 //! and a table of its defects; passed pairs close the page as one list.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -34,16 +35,33 @@ pub const MAX_SIDE: u32 = 800;
 pub fn write(report: &Report, path: &Path, max_pixels: u64) -> Result<()> {
     let files = files_folder(path);
     let order = worst_first(&report.results);
+    // A reference shared by many failing pairs is copied once, under the
+    // index of its first failing pair.
+    let mut first_use: HashMap<&str, usize> = HashMap::new();
+    for &index in &order {
+        let result = &report.results[index];
+        if shows_images(result) {
+            first_use.entry(&result.reference).or_insert(index);
+        }
+    }
     let figures: Vec<Option<std::result::Result<Figure, String>>> = order
         .par_iter()
         .map(|&index| {
             let result = &report.results[index];
-            (result.error.is_none() && !result.defects.is_empty())
-                .then(|| make_figure(result, index, &files, max_pixels).map_err(|e| e.to_string()))
+            shows_images(result).then(|| {
+                let reference_index = first_use[result.reference.as_str()];
+                make_figure(result, index, reference_index, &files, max_pixels)
+                    .map_err(|e| e.to_string())
+            })
         })
         .collect();
     let page = render(report, &order, &figures, &files_link(path));
     output::write_atomically(path, page.as_bytes())
+}
+
+/// Only pairs with defects get images: the page is for looking at defects.
+fn shows_images(result: &PairResult) -> bool {
+    result.error.is_none() && !result.defects.is_empty()
 }
 
 /// Where the images of the page at `path` go: `index.html` -> `index_files/`.
@@ -76,20 +94,27 @@ struct Figure {
     test: String,
 }
 
-fn make_figure(result: &PairResult, index: usize, files: &Path, max_pixels: u64) -> Result<Figure> {
+fn make_figure(
+    result: &PairResult,
+    index: usize,
+    reference_index: usize,
+    files: &Path,
+    max_pixels: u64,
+) -> Result<Figure> {
     let reference_path = Path::new(&result.reference);
     let test_path = Path::new(&result.test);
     let figure = Figure {
-        reference: format!("{index:06}-reference.png"),
+        reference: format!("{reference_index:06}-reference.png"),
         test: format!("{index:06}-test.png"),
     };
-    let reference = load::load(reference_path, max_pixels)?;
-    save_small(
-        &files.join(&figure.reference),
-        reference.image.to_rgb8(),
-        [reference_path, test_path],
-    )?;
-    drop(reference);
+    if index == reference_index {
+        let reference = load::load(reference_path, max_pixels)?;
+        save_small(
+            &files.join(&figure.reference),
+            reference.image.to_rgb8(),
+            [reference_path, test_path],
+        )?;
+    }
     let test = load::load(test_path, max_pixels)?;
     save_small(
         &files.join(&figure.test),
@@ -125,7 +150,7 @@ section { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding:
 section.error { border-left: 6px solid #b00020; } section.fail { border-left: 6px solid #e07000; }
 .reference { color: #555; font-size: 13px; word-break: break-all; margin: 0 0 10px; }
 .images { display: flex; gap: 12px; flex-wrap: wrap; }
-figure { margin: 0; flex: 1 1 300px; max-width: 560px; }
+figure { margin: 0; flex: 0 1 420px; }
 figure img { width: 100%; height: auto; border: 1px solid #ccc; image-rendering: pixelated; }
 figcaption { font-size: 13px; color: #555; }
 table { border-collapse: collapse; margin-top: 10px; font-variant-numeric: tabular-nums; }

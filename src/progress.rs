@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use defect_detect::report::{PairResult, Report};
 
@@ -26,9 +26,16 @@ impl Progress {
                 ProgressBar::with_draw_target(Some(pairs as u64), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{bar:40.cyan/blue} {pos}/{len} pairs  {per_sec}  ETA {eta}",
+                    "{bar:40.cyan/blue} {pos}/{len} pairs  {rate}  ETA {eta}",
                 )
-                .expect("the template is a valid constant"),
+                .expect("the template is a valid constant")
+                // indicatif's own {per_sec} shows four decimals.
+                .with_key(
+                    "rate",
+                    |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.1} pairs/s", state.per_sec());
+                    },
+                ),
             );
             bar
         });

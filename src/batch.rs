@@ -1,20 +1,23 @@
-//! Running many pairs: each pair's failure is its own, never the batch's.
+//! Running many pairs: in parallel, in bounded memory, each pair's failure its
+//! own and never the batch's.
 //!
-//! A reference shared by several tests is decoded and binarized once.
+//! Pairs run on the current rayon pool (the binary sizes it with `--jobs`);
+//! results come back in input order. A worker holds one test image at a time
+//! and drops it when its pair is done. A reference shared by several tests is
+//! decoded and binarized once, by whichever worker needs it first while the
+//! others wait for it, and released when its last pair is done, so a list of a
+//! million pairs with a million references holds no more than a few masks.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use rayon::prelude::*;
+
+pub use crate::pairs::Pair;
 use crate::report::PairResult;
-use crate::{annotate, load, output, Options, PreparedReference, Result};
-
-/// A reference and a test to compare with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pair {
-    pub reference: PathBuf,
-    pub test: PathBuf,
-}
+use crate::{annotate, load, output, Inspection, Options, PreparedReference, Result};
 
 /// Where annotated images go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,34 +27,153 @@ pub enum Output {
     None,
     /// One file, for a run of a single pair.
     File(PathBuf),
+    /// One PNG per test under `root`, at the pair's [`Pair::name`] with the
+    /// extension `.png`.
+    Dir { root: PathBuf, save: Save },
 }
 
-/// Inspects every pair, in order, and returns one result per pair.
+/// Which tests get an annotated image under [`Output::Dir`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Save {
+    /// Only tests with at least one defect.
+    #[default]
+    Defects,
+    /// Every test that could be inspected.
+    All,
+    /// None: the folder is not written.
+    None,
+}
+
+impl Output {
+    /// The annotated image's path for `pair` if one is to be written for an
+    /// inspection with `defects` defects.
+    fn path_for(&self, pair: &Pair, defects: usize) -> Option<PathBuf> {
+        match self {
+            Output::None => None,
+            Output::File(path) => Some(path.clone()),
+            Output::Dir { root, save } => match save {
+                Save::All => Some(annotated_path(root, pair)),
+                Save::Defects if defects > 0 => Some(annotated_path(root, pair)),
+                Save::Defects | Save::None => None,
+            },
+        }
+    }
+}
+
+/// Where [`Output::Dir`] puts the annotated image of `pair`.
+pub fn annotated_path(root: &Path, pair: &Pair) -> PathBuf {
+    root.join(&pair.name).with_extension("png")
+}
+
+/// Inspects every pair and returns one result per pair, in input order.
 pub fn run(pairs: &[Pair], options: &Options, output: &Output) -> Vec<PairResult> {
-    let mut references: HashMap<&Path, Arc<Result<PreparedReference>>> = HashMap::new();
+    run_with_progress(pairs, options, output, &|_| {})
+}
+
+/// [`run`], calling `done` with each result as soon as its pair is finished
+/// (from the worker threads, in completion order): for progress and early
+/// error messages.
+pub fn run_with_progress(
+    pairs: &[Pair],
+    options: &Options,
+    output: &Output,
+    done: &(dyn Fn(&PairResult) + Sync),
+) -> Vec<PairResult> {
+    let references = References::new(pairs);
     pairs
-        .iter()
+        .par_iter()
         .map(|pair| {
-            let reference = references
-                .entry(pair.reference.as_path())
-                .or_insert_with(|| {
-                    Arc::new(
-                        load::load(&pair.reference, options.max_pixels)
-                            .map(|r| PreparedReference::new(&r, options)),
-                    )
-                })
-                .clone();
-            inspect_pair(pair, &reference, options, output)
+            let outcome = inspect_one(
+                pair,
+                &references.acquire(&pair.reference, options),
+                options,
+                output,
+            );
+            references.release(&pair.reference);
+            let result = pair_result(pair, outcome);
+            done(&result);
+            result
         })
         .collect()
 }
 
-fn inspect_pair(
-    pair: &Pair,
-    reference: &Result<PreparedReference>,
-    options: &Options,
-    output: &Output,
-) -> PairResult {
+/// A shared reference, or the message of why it could not be prepared
+/// (`Error` is not `Clone`, and every pair of a bad reference reports it).
+type Shared = Arc<std::result::Result<PreparedReference, String>>;
+
+/// The references of a run, each prepared once on first use and dropped
+/// after its last use.
+struct References {
+    slots: HashMap<PathBuf, Slot>,
+}
+
+struct Slot {
+    prepared: Mutex<Option<Shared>>,
+    /// Pairs still to finish with this reference.
+    remaining: AtomicUsize,
+}
+
+impl References {
+    fn new(pairs: &[Pair]) -> Self {
+        let mut counts: HashMap<PathBuf, usize> = HashMap::new();
+        for pair in pairs {
+            *counts.entry(pair.reference.clone()).or_default() += 1;
+        }
+        let slots = counts
+            .into_iter()
+            .map(|(path, count)| {
+                let slot = Slot {
+                    prepared: Mutex::new(None),
+                    remaining: AtomicUsize::new(count),
+                };
+                (path, slot)
+            })
+            .collect();
+        Self { slots }
+    }
+
+    fn slot(&self, path: &Path) -> &Slot {
+        self.slots
+            .get(path)
+            .expect("every pair's reference has a slot, made from the same list")
+    }
+
+    /// The prepared reference, preparing it if this is its first use. Other
+    /// workers needing the same reference wait on the lock meanwhile, so
+    /// each reference is decoded once. Preparing must not itself run rayon
+    /// jobs on this pool: a waiting worker could then steal a pair of the
+    /// same reference and block on the lock it holds.
+    fn acquire(&self, path: &Path, options: &Options) -> Shared {
+        // A panic while preparing leaves `None`, which the next worker redoes.
+        let mut prepared = self
+            .slot(path)
+            .prepared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        prepared
+            .get_or_insert_with(|| {
+                Arc::new(
+                    load::load(path, options.max_pixels)
+                        .map(|r| PreparedReference::new(&r, options))
+                        .map_err(|e| e.to_string()),
+                )
+            })
+            .clone()
+    }
+
+    /// Marks one use of the reference done, dropping it after the last.
+    fn release(&self, path: &Path) {
+        let slot = self.slot(path);
+        if slot.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            slot.prepared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+        }
+    }
+}
+
+fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
     let mut result = PairResult {
         reference: pair.reference.display().to_string(),
         test: pair.test.display().to_string(),
@@ -59,10 +181,6 @@ fn inspect_pair(
         height: None,
         defects: Vec::new(),
         error: None,
-    };
-    let outcome = match reference {
-        Ok(reference) => inspect_one(pair, reference, options, output).map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
     };
     match outcome {
         Ok(inspection) => {
@@ -77,17 +195,52 @@ fn inspect_pair(
 
 fn inspect_one(
     pair: &Pair,
-    reference: &PreparedReference,
+    reference: &Shared,
     options: &Options,
     output: &Output,
-) -> Result<crate::Inspection> {
-    if let Output::File(path) = output {
-        output::refuse_input_overwrite(path, [pair.reference.as_path(), pair.test.as_path()])?;
+) -> Result<Inspection, String> {
+    let reference = reference.as_ref().as_ref().map_err(Clone::clone)?;
+    let run = || -> Result<Inspection> {
+        let test = load::load(&pair.test, options.max_pixels)?;
+        let inspection = reference.inspect(&test, options)?;
+        if let Some(path) = output.path_for(pair, inspection.defects.len()) {
+            output::refuse_input_overwrite(&path, [pair.reference.as_path(), pair.test.as_path()])?;
+            output::save_png(&path, &annotate::annotate(&test.image, &inspection.defects))?;
+        }
+        Ok(inspection)
+    };
+    run().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{fill_rect, washer, INK};
+
+    #[test]
+    fn results_keep_input_order_and_errors_stay_with_their_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let reference = dir.path().join("r.png");
+        washer(60, 60).save(&reference).unwrap();
+        let mut test = washer(60, 60);
+        fill_rect(&mut test, 28, 28, 4, 4, INK);
+        let bad = dir.path().join("bad.png");
+        test.save(&bad).unwrap();
+        let pairs: Vec<Pair> = (0..20)
+            .map(|i| match i % 3 {
+                0 => Pair::new(&reference, &reference),
+                1 => Pair::new(&reference, &bad),
+                _ => Pair::new(dir.path().join("missing.png"), &reference),
+            })
+            .collect();
+        let results = run(&pairs, &Options::default(), &Output::None);
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.test, pairs[i].test.display().to_string());
+            match i % 3 {
+                0 => assert!(result.defects.is_empty() && result.error.is_none()),
+                1 => assert_eq!(result.defects.len(), 1),
+                _ => assert!(result.error.as_deref().unwrap().contains("missing.png")),
+            }
+        }
     }
-    let test = load::load(&pair.test, options.max_pixels)?;
-    let inspection = reference.inspect(&test, options)?;
-    if let Output::File(path) = output {
-        output::save_png(path, &annotate::annotate(&test.image, &inspection.defects))?;
-    }
-    Ok(inspection)
 }

@@ -1,35 +1,94 @@
 //! The command line: flags parsed by clap, validated once into a [`Config`].
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Parser;
 
-use defect_detect::batch::{Output, Pair};
+use defect_detect::batch::{self, Output, Pair, Save};
+use defect_detect::pairs::{self, Matched};
 use defect_detect::{Options, Polarity, Threshold};
 
 /// Find flash (extra material) and cut (missing material) in test images by
 /// comparing each with a defect-free reference.
 ///
-/// Exit status: 0 no defect, 1 defects found, 2 error.
+/// Inputs: `REFERENCE TEST...`; `REFERENCE TEST_DIR` (every image in it);
+/// `REFERENCE_DIR TEST_DIR` (paired by identical relative path); or
+/// `--pairs FILE`. Pairs run in parallel; a pair that fails is reported and
+/// the others go on.
+///
+/// Exit status: 0 no defect, 1 defects found, 2 error (in any pair).
 #[derive(Debug, Parser)]
 #[command(name = "defect-detect", version, about, long_about)]
 pub struct Cli {
-    /// The defect-free reference image (PNG, JPEG, BMP or TIFF).
-    pub reference: PathBuf,
+    /// The defect-free reference image (PNG, JPEG, BMP or TIFF), or a folder
+    /// of references paired with TEST_DIR by identical relative path.
+    #[arg(
+        value_name = "REFERENCE",
+        required_unless_present = "pairs",
+        conflicts_with = "pairs"
+    )]
+    pub reference: Option<PathBuf>,
 
-    /// One or more test images to compare with the reference.
-    #[arg(required = true)]
+    /// Test images to compare with the reference, or one folder of them
+    /// (every image in it; see --recursive).
+    #[arg(value_name = "TEST", required_unless_present = "pairs")]
     pub tests: Vec<PathBuf>,
+
+    /// Read the pairs from FILE instead, one `REFERENCE<TAB>TEST` a line
+    /// (two paths split by spaces also do); `#` comments and blank lines are
+    /// skipped; `-` reads standard input. Relative paths are from the current
+    /// folder.
+    #[arg(long, value_name = "FILE")]
+    pub pairs: Option<PathBuf>,
+
+    /// Descend into subfolders of a test (and reference) folder.
+    #[arg(short, long)]
+    pub recursive: bool,
 
     /// Write the annotated test image (PNG) here; one test only. Missing
     /// folders are created; an input is never overwritten.
     #[arg(short, long, value_name = "OUT.png")]
     pub output: Option<PathBuf>,
 
+    /// Write an annotated PNG per test into DIR, mirroring the tests' relative
+    /// paths (`a/b.jpg` -> `DIR/a/b.png`). Missing folders are created; an
+    /// input is never overwritten.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Which tests get an annotated PNG in --out-dir.
+    #[arg(long, value_enum, default_value_t = SaveArg::Defects)]
+    pub save: SaveArg,
+
     /// Print one JSON document on stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
+
+    /// Also write a JUnit XML report to FILE: one testcase per pair.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Also write an HTML report to FILE, with its images in a folder beside
+    /// it (`index.html` -> `index_files/`); readable offline.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Inspect pairs on N threads [default: all cores].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+
+    /// Inspect only shard K of N (1-based): a contiguous part of the pair
+    /// list, so that shards 1..N together are every pair once, in order.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+
+    /// No progress bar and no closing summary line on stderr (errors are
+    /// still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
 
     /// Grey level separating material from background: 0-255, or `otsu` to
     /// choose it per image.
@@ -58,6 +117,24 @@ pub enum PolarityArg {
     Light,
 }
 
+/// `--save` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SaveArg {
+    /// Tests with at least one defect.
+    Defects,
+    /// Every test inspected.
+    All,
+    /// No annotated images.
+    None,
+}
+
+/// `--shard K/N`, stored 0-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
 /// A validated run: what to inspect, how, and what to write.
 #[derive(Debug)]
 pub struct Config {
@@ -65,27 +142,18 @@ pub struct Config {
     pub options: Options,
     pub output: Output,
     pub json: bool,
+    /// References of a folder pairing that have no test of the same name.
+    pub unmatched_references: Vec<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub jobs: Option<NonZeroUsize>,
+    pub quiet: bool,
 }
 
 impl TryFrom<Cli> for Config {
     type Error = anyhow::Error;
 
     fn try_from(cli: Cli) -> anyhow::Result<Self> {
-        let output = match cli.output {
-            Some(_) if cli.tests.len() > 1 => {
-                bail!(
-                    "-o/--output takes one test image; {} were given",
-                    cli.tests.len()
-                )
-            }
-            Some(path) => {
-                let inputs = std::iter::once(cli.reference.as_path())
-                    .chain(cli.tests.iter().map(|t| t.as_path()));
-                defect_detect::output::refuse_input_overwrite(&path, inputs).context("--output")?;
-                Output::File(path)
-            }
-            None => Output::None,
-        };
         if cli.max_pixels == 0 {
             bail!("--max-pixels must be at least 1");
         }
@@ -98,21 +166,141 @@ impl TryFrom<Cli> for Config {
             min_area: cli.min_area,
             max_pixels: cli.max_pixels,
         };
-        let pairs = cli
-            .tests
-            .into_iter()
-            .map(|test| Pair {
-                reference: cli.reference.clone(),
-                test,
-            })
-            .collect();
+        let Matched {
+            mut pairs,
+            mut unmatched_references,
+        } = resolve_inputs(&cli)?;
+        if let Some(Shard { index, count }) = cli.shard {
+            pairs = pairs::shard(pairs, index, count);
+            // Reported by the first shard only, so a CI matrix says it once.
+            if index > 0 {
+                unmatched_references.clear();
+            }
+        }
+        let output = match (cli.output, cli.out_dir) {
+            (Some(_), _) if pairs.len() != 1 => {
+                bail!(
+                    "-o/--output takes one test image; {} were given (use --out-dir for many)",
+                    pairs.len()
+                )
+            }
+            (Some(path), _) => {
+                refuse_over_inputs(&path, &pairs).context("--output")?;
+                Output::File(path)
+            }
+            (None, Some(root)) => {
+                let save = match cli.save {
+                    SaveArg::Defects => Save::Defects,
+                    SaveArg::All => Save::All,
+                    SaveArg::None => Save::None,
+                };
+                refuse_name_clashes(&root, &pairs)?;
+                Output::Dir { root, save }
+            }
+            (None, None) => Output::None,
+        };
+        for (flag, path) in [("--junit", &cli.junit), ("--html", &cli.html)] {
+            if let Some(path) = path {
+                refuse_over_inputs(path, &pairs).context(flag)?;
+            }
+        }
         Ok(Config {
             pairs,
             options,
             output,
             json: cli.json,
+            unmatched_references,
+            junit: cli.junit,
+            html: cli.html,
+            jobs: cli.jobs,
+            quiet: cli.quiet,
         })
     }
+}
+
+/// The pairs named by the positional arguments or `--pairs`, in input order.
+fn resolve_inputs(cli: &Cli) -> anyhow::Result<Matched> {
+    if let Some(list) = &cli.pairs {
+        let pairs = if list.as_os_str() == "-" {
+            pairs::parse_list(Path::new("<stdin>"), std::io::stdin().lock())?
+        } else {
+            let file = std::fs::File::open(list)
+                .with_context(|| format!("{}: cannot read", list.display()))?;
+            pairs::parse_list(list, std::io::BufReader::new(file))?
+        };
+        return Ok(Matched {
+            pairs,
+            unmatched_references: Vec::new(),
+        });
+    }
+    let reference = cli
+        .reference
+        .as_deref()
+        .context("a reference is required without --pairs")?;
+    let single_folder = match cli.tests.as_slice() {
+        [test] if test.is_dir() => Some(test.as_path()),
+        _ => None,
+    };
+    Ok(match (reference.is_dir(), single_folder) {
+        (true, Some(tests)) => pairs::matched_folders(reference, tests, cli.recursive)?,
+        (true, None) => bail!(
+            "{}: a reference folder needs one test folder to pair with",
+            reference.display()
+        ),
+        (false, Some(tests)) => Matched {
+            pairs: pairs::reference_and_folder(reference, tests, cli.recursive)?,
+            unmatched_references: Vec::new(),
+        },
+        (false, None) => Matched {
+            pairs: cli
+                .tests
+                .iter()
+                .map(|test| Pair::new(reference, test))
+                .collect(),
+            unmatched_references: Vec::new(),
+        },
+    })
+}
+
+fn refuse_over_inputs(path: &Path, pairs: &[Pair]) -> defect_detect::Result<()> {
+    let inputs = pairs
+        .iter()
+        .flat_map(|p| [p.reference.as_path(), p.test.as_path()]);
+    defect_detect::output::refuse_input_overwrite(path, inputs)
+}
+
+/// Two tests whose annotated images would land on one file (`a.jpg` and
+/// `a.png` both give `a.png`) would silently lose one: refuse up front.
+fn refuse_name_clashes(root: &Path, pairs: &[Pair]) -> anyhow::Result<()> {
+    let mut seen = HashMap::new();
+    for pair in pairs {
+        let path = batch::annotated_path(root, pair);
+        if let Some(first) = seen.insert(path.clone(), &pair.test) {
+            bail!(
+                "--out-dir: {} and {} would both be annotated to {}",
+                first.display(),
+                pair.test.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_shard(value: &str) -> Result<Shard, String> {
+    let usage = || format!("expected K/N with 1 <= K <= N, got `{value}`");
+    let (k, n) = value.split_once('/').ok_or_else(usage)?;
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| usage())?,
+        n.trim().parse().map_err(|_| usage())?,
+    );
+    if k == 0 || k > n {
+        return Err(usage());
+    }
+    Ok(Shard {
+        index: k - 1,
+        count: n,
+    })
 }
 
 fn parse_threshold(value: &str) -> Result<Threshold, String> {

@@ -12,7 +12,10 @@
 //! 4. [`compare`]: flash and cut masks;
 //! 5. [`components`]: 8-connected regions, area filter, boxes;
 //! 6. [`annotate`]: the labelled picture;
-//! 7. [`report`]: JSON and the human summary; [`batch`] runs many pairs.
+//! 7. [`report`]: JSON, JUnit, HTML and the human summary.
+//!
+//! Around them, [`pairs`] turns folders and lists into pairs and [`batch`]
+//! runs many pairs in parallel.
 //!
 //! ```
 //! use defect_detect::{inspect, LoadedImage, Options};
@@ -39,6 +42,7 @@ pub mod error;
 pub mod grayscale;
 pub mod load;
 pub mod output;
+pub mod pairs;
 pub mod report;
 pub mod synth;
 

@@ -1,14 +1,17 @@
 //! The `defect-detect` binary: parse, validate, run, map to an exit status.
 
 mod cli;
+mod progress;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 
-use defect_detect::batch;
 use defect_detect::report::{self, Report};
+use defect_detect::{batch, output};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -24,13 +27,25 @@ fn main() -> ExitCode {
 
 fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     let config = cli::Config::try_from(cli)?;
-    let results = batch::run(&config.pairs, &config.options, &config.output);
-    let report = Report::new(results);
-    for result in &report.results {
-        if let Some(error) = &result.error {
-            eprintln!("defect-detect: error: {error}");
-        }
+    for reference in &config.unmatched_references {
+        eprintln!(
+            "defect-detect: warning: {}: no test of the same name; not inspected",
+            reference.display()
+        );
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.jobs.map_or(0, |n| n.get()))
+        .build()
+        .context("cannot start worker threads")?;
+    let progress = progress::Progress::new(config.pairs.len(), config.quiet);
+    let results = pool.install(|| {
+        batch::run_with_progress(&config.pairs, &config.options, &config.output, &|r| {
+            progress.done(r)
+        })
+    });
+    let elapsed = progress.finish();
+    let report = Report::new(results);
+    pool.install(|| write_report_files(&config, &report, elapsed))?;
     let mut stdout = std::io::stdout().lock();
     if config.json {
         report::json::write(&report, &mut stdout)?;
@@ -38,7 +53,25 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         report::summary::write(&report, &mut stdout)?;
     }
     stdout.flush()?;
+    progress.summarise(&report, elapsed);
     Ok(report.exit_status())
+}
+
+/// `--junit` and `--html`, each written whole or not at all.
+fn write_report_files(
+    config: &cli::Config,
+    report: &Report,
+    elapsed: Duration,
+) -> anyhow::Result<()> {
+    if let Some(path) = &config.junit {
+        let mut xml = Vec::new();
+        report::junit::write(report, elapsed, &mut xml)?;
+        output::write_atomically(path, &xml)?;
+    }
+    if let Some(path) = &config.html {
+        report::html::write(report, path, config.options.max_pixels)?;
+    }
+    Ok(())
 }
 
 /// `defect-detect ... | head` closing stdout early is not an error.

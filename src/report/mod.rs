@@ -4,7 +4,9 @@
 //! document. Field names are a public interface: later versions add fields,
 //! never rename these.
 
+pub mod html;
 pub mod json;
+pub mod junit;
 pub mod summary;
 
 use serde::Serialize;
@@ -80,5 +82,52 @@ impl Report {
         } else {
             0
         }
+    }
+}
+
+/// One defect as the text reports show it: `cut    x=12 y=96 width=6 height=8  area=48`.
+pub fn describe(defect: &Defect) -> String {
+    let r = &defect.rect;
+    format!(
+        "{:<5}  x={} y={} width={} height={}  area={}",
+        defect.kind.name(),
+        r.x,
+        r.y,
+        r.width,
+        r.height,
+        defect.area
+    )
+}
+
+/// `text` escaped for XML and HTML, in content and in quoted attributes.
+/// Control characters that XML 1.0 forbids (they can reach us through file
+/// names) become U+FFFD, so the document always parses.
+pub(crate) fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c < ' ' || c == '\u{7f}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_escaping_covers_quotes_and_control_characters() {
+        assert_eq!(
+            escape_markup("a<b>&\"c'\u{1}"),
+            "a&lt;b&gt;&amp;&quot;c&#39;\u{fffd}"
+        );
     }
 }

@@ -16,16 +16,7 @@ pub fn write(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
             n => writeln!(out, "{}: {n} defect{}", result.test, plural(n))?,
         }
         for d in &result.defects {
-            writeln!(
-                out,
-                "  {:<5}  x={} y={} width={} height={}  area={}",
-                d.kind.name(),
-                d.rect.x,
-                d.rect.y,
-                d.rect.width,
-                d.rect.height,
-                d.area
-            )?;
+            writeln!(out, "  {}", super::describe(d))?;
         }
     }
     let s = &report.summary;
@@ -47,7 +38,7 @@ pub fn write(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
     )
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {

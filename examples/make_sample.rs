@@ -48,7 +48,12 @@ fn seed_like(dir: &Path) -> anyhow::Result<()> {
     rgba(&good).save(dir.join("good.png"))?;
     // (centre x, centre y, radius, value): a blob in the hole, bites from the
     // outer and the inner edge, a blob on the outer edge, as in the originals.
-    let defects = [(415, 510, 18, INK), (95, 400, 15, PAPER), (405, 430, 16, PAPER), (135, 285, 16, INK)];
+    let defects = [
+        (415, 510, 18, INK),
+        (95, 400, 15, PAPER),
+        (405, 430, 16, PAPER),
+        (135, 285, 16, INK),
+    ];
     for (i, (x, y, r, value)) in defects.into_iter().enumerate() {
         let mut test = good.clone();
         fill_disc(&mut test, x, y, r, value);

@@ -56,10 +56,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(parent).map_err(write_error)?;
-    let mut file = tempfile::Builder::new()
-        .prefix(".defect-detect-")
-        .tempfile_in(parent)
-        .map_err(write_error)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".defect-detect-");
+    // tempfile's private 0600 would make reports unreadable to a web server
+    // or a colleague; ask for what `File::create` gives (0666 less umask).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut file = builder.tempfile_in(parent).map_err(write_error)?;
     file.write_all(bytes).map_err(write_error)?;
     file.persist(path).map_err(|e| write_error(e.error))?;
     Ok(())
@@ -99,5 +102,18 @@ mod tests {
         write_atomically(&out, b"hello").unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"hello");
         assert_eq!(std::fs::read_dir(out.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_readable_by_others_like_any_created_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ours = dir.path().join("ours.bin");
+        let plain = dir.path().join("plain.bin");
+        write_atomically(&ours, b"x").unwrap();
+        std::fs::write(&plain, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&ours), mode(&plain));
     }
 }

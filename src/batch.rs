@@ -154,7 +154,7 @@ impl References {
             .get_or_insert_with(|| {
                 Arc::new(
                     load::load(path, options.max_pixels)
-                        .map(|r| PreparedReference::new(&r, options))
+                        .and_then(|r| PreparedReference::new(&r, options))
                         .map_err(|e| e.to_string()),
                 )
             })

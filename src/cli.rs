@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 
 use defect_detect::batch::{self, Output, Pair, Save};
+use defect_detect::ignore::{Ignore, IgnoreMask};
 use defect_detect::pairs::{self, Matched};
 use defect_detect::{Options, Polarity, Threshold};
 
@@ -108,6 +109,15 @@ pub struct Cli {
     /// hostile header cannot exhaust memory).
     #[arg(long, value_name = "PIXELS", default_value_t = Options::default().max_pixels)]
     pub max_pixels: u64,
+
+    /// Ignore differences inside this rectangle, in the reference's pixels
+    /// (left, top, width, height); repeatable. It follows the alignment.
+    #[arg(long, value_name = "X,Y,W,H", value_parser = defect_detect::ignore::parse_rect)]
+    pub ignore: Vec<defect_detect::Rect>,
+
+    /// Ignore differences where this image (the reference's size) is non-zero.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_mask: Option<PathBuf>,
 }
 
 /// `--polarity` values.
@@ -165,6 +175,14 @@ impl TryFrom<Cli> for Config {
             },
             min_area: cli.min_area,
             max_pixels: cli.max_pixels,
+            ignore: Ignore {
+                rects: cli.ignore.clone(),
+                mask: cli
+                    .ignore_mask
+                    .as_deref()
+                    .map(|path| IgnoreMask::load(path, cli.max_pixels))
+                    .transpose()?,
+            },
         };
         let Matched {
             mut pairs,

@@ -16,6 +16,19 @@ pub struct Differences {
     pub cut: GrayImage,
 }
 
+impl Differences {
+    /// Clears every difference pixel that `ignored` marks as don't-care.
+    pub fn ignore(&mut self, ignored: &GrayImage) {
+        for mask in [&mut self.flash, &mut self.cut] {
+            for (v, &i) in mask.iter_mut().zip(ignored.iter()) {
+                if i == MATERIAL {
+                    *v = 0;
+                }
+            }
+        }
+    }
+}
+
 /// Pixel-exact comparison of two material masks of the same size.
 #[must_use]
 pub fn compare(reference: &GrayImage, test: &GrayImage) -> Differences {

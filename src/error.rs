@@ -46,6 +46,27 @@ pub enum Error {
         reference_size: (u32, u32),
         test_size: (u32, u32),
     },
+    /// An `--ignore` rectangle that does not lie inside the reference.
+    #[error(
+        "{}: --ignore {},{},{},{} reaches outside the {}x{} reference",
+        reference.display(), rect.x, rect.y, rect.width, rect.height, size.0, size.1
+    )]
+    IgnoreOutside {
+        reference: PathBuf,
+        rect: crate::defect::Rect,
+        size: (u32, u32),
+    },
+    /// An `--ignore-mask` image of another size than the reference.
+    #[error(
+        "{}: ignore mask is {}x{}, but reference {} is {}x{}",
+        mask.display(), mask_size.0, mask_size.1, reference.display(), reference_size.0, reference_size.1
+    )]
+    IgnoreMaskSize {
+        mask: PathBuf,
+        reference: PathBuf,
+        mask_size: (u32, u32),
+        reference_size: (u32, u32),
+    },
     /// An output path that would overwrite one of the inputs.
     #[error("{}: refusing to write an output over an input image", path.display())]
     OutputIsInput { path: PathBuf },

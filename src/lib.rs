@@ -40,6 +40,7 @@ pub mod components;
 pub mod defect;
 pub mod error;
 pub mod grayscale;
+pub mod ignore;
 pub mod load;
 pub mod output;
 pub mod pairs;
@@ -51,6 +52,7 @@ use image::GrayImage;
 pub use binarize::{Polarity, Threshold};
 pub use defect::{Defect, DefectKind, Rect};
 pub use error::{Error, Result};
+pub use ignore::Ignore;
 pub use load::LoadedImage;
 
 /// Everything that changes how a pair is inspected. The defaults are the ones
@@ -66,6 +68,8 @@ pub struct Options {
     /// Largest image accepted, in pixels, checked from the header before
     /// decoding. Default: 100 megapixels.
     pub max_pixels: u64,
+    /// Don't-care regions, in the reference's pixels. Default: none.
+    pub ignore: Ignore,
 }
 
 impl Default for Options {
@@ -75,6 +79,7 @@ impl Default for Options {
             polarity: Polarity::Dark,
             min_area: 10,
             max_pixels: 100_000_000,
+            ignore: Ignore::default(),
         }
     }
 }
@@ -96,16 +101,22 @@ pub struct Inspection {
 pub struct PreparedReference {
     path: std::path::PathBuf,
     mask: GrayImage,
+    /// Don't-care pixels ([`binarize::MATERIAL`]), if any.
+    ignored: Option<GrayImage>,
 }
 
 impl PreparedReference {
-    /// Prepares `reference` for comparisons under `options`.
-    pub fn new(reference: &LoadedImage, options: &Options) -> Self {
+    /// Prepares `reference` for comparisons under `options`; fails when the
+    /// don't-care regions do not fit it.
+    pub fn new(reference: &LoadedImage, options: &Options) -> Result<Self> {
+        let (width, height) = reference.dimensions();
+        let ignored = options.ignore.to_mask(&reference.path, width, height)?;
         let gray = grayscale::to_gray(&reference.image, options.polarity);
-        Self {
+        Ok(Self {
             path: reference.path.clone(),
             mask: binarize::binarize(&gray, options.threshold, options.polarity),
-        }
+            ignored,
+        })
     }
 
     /// Inspects `test` against this reference.
@@ -121,7 +132,10 @@ impl PreparedReference {
         }
         let gray = grayscale::to_gray(&test.image, options.polarity);
         let mask = binarize::binarize(&gray, options.threshold, options.polarity);
-        let differences = compare::compare(&self.mask, &mask);
+        let mut differences = compare::compare(&self.mask, &mask);
+        if let Some(ignored) = &self.ignored {
+            differences.ignore(ignored);
+        }
         let mut defects = components::find(&differences.flash, DefectKind::Flash, options.min_area);
         defects.extend(components::find(
             &differences.cut,
@@ -142,5 +156,5 @@ pub fn inspect(
     test: &LoadedImage,
     options: &Options,
 ) -> Result<Inspection> {
-    PreparedReference::new(reference, options).inspect(test, options)
+    PreparedReference::new(reference, options)?.inspect(test, options)
 }

@@ -10,7 +10,7 @@ use std::io::Cursor;
 use criterion::{criterion_group, criterion_main, Criterion};
 use defect_detect::synth::{fill_disc, washer, INK, PAPER};
 use defect_detect::{
-    annotate, binarize, compare, components, grayscale, load, DefectKind, Polarity, Threshold,
+    align, annotate, binarize, compare, components, grayscale, load, Polarity, Threshold,
 };
 use image::{DynamicImage, ImageFormat};
 
@@ -75,15 +75,40 @@ fn stages(c: &mut Criterion) {
     });
     let reference_mask = binarize::binarize(&reference_gray, Threshold::Otsu, Polarity::Dark);
     let test_mask = binarize::binarize(&test_gray, Threshold::Otsu, Polarity::Dark);
-    c.bench_function("compare 1130x1100", |b| {
-        b.iter(|| compare::compare(black_box(&reference_mask), black_box(&test_mask)))
+    let align_params = align::AlignParams::default();
+    c.bench_function("align rigid + field 1130x1100", |b| {
+        b.iter(|| {
+            align::register(
+                black_box(&reference_mask),
+                None,
+                black_box(&test_mask),
+                &align_params,
+            )
+        })
     });
-    let differences = compare::compare(&reference_mask, &test_mask);
-    c.bench_function("components 1130x1100", |b| {
-        b.iter(|| components::find(black_box(&differences.cut), DefectKind::Cut, 10))
+    let registration = align::register(&reference_mask, None, &test_mask, &align_params);
+    let compare_params = compare::CompareParams::default();
+    c.bench_function("compare with tolerance 1130x1100", |b| {
+        b.iter(|| {
+            compare::compare(
+                black_box(&registration.reference),
+                black_box(&test_mask),
+                registration.valid.as_ref(),
+                &compare_params,
+            )
+        })
     });
-    let mut defects = components::find(&differences.cut, DefectKind::Cut, 10);
-    defects.extend(components::find(&differences.flash, DefectKind::Flash, 10));
+    let difference = test_mask.and_not(&reference_mask);
+    c.bench_function("label components 1130x1100", |b| {
+        b.iter(|| components::label8(black_box(&difference)))
+    });
+    let inspection = defect_detect::inspect(
+        &defect_detect::LoadedImage::new("reference", reference.clone()),
+        &defect_detect::LoadedImage::new("test", test.clone()),
+        &defect_detect::Options::default(),
+    )
+    .expect("same sizes");
+    let defects = inspection.defects;
     c.bench_function("annotate 1130x1100", |b| {
         b.iter(|| annotate::annotate(black_box(&test), &defects))
     });

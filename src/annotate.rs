@@ -44,7 +44,7 @@ pub fn annotate(test: &DynamicImage, defects: &[Defect]) -> RgbImage {
             &font,
             scale,
             &defect.rect,
-            defect.kind.name(),
+            defect.defect_type.name(),
             colour(defect.kind),
         );
     }
@@ -103,11 +103,14 @@ fn draw_label(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::defect::DefectType;
     use image::GrayImage;
 
     fn defect_at(x: u32, y: u32, kind: DefectKind) -> Defect {
         Defect {
             kind,
+            defect_type: DefectType::Notch,
+            score: 1.0,
             rect: Rect {
                 x,
                 y,

@@ -180,6 +180,7 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
         width: None,
         height: None,
         defects: Vec::new(),
+        alignment: None,
         error: None,
     };
     match outcome {
@@ -187,6 +188,7 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
             result.width = Some(inspection.width);
             result.height = Some(inspection.height);
             result.defects = inspection.defects;
+            result.alignment = Some(inspection.alignment);
         }
         Err(message) => result.error = Some(message),
     }

@@ -105,6 +105,26 @@ pub struct Cli {
     #[arg(long, value_name = "PIXELS", default_value_t = Options::default().min_area)]
     pub min_area: u32,
 
+    /// Registration before comparing: `none`, `translate` (global shift), or
+    /// `rigid` (shift and rotation up to 3 degrees); both then correct
+    /// residual local drift of up to 6 px.
+    #[arg(long, value_enum, default_value_t = Options::default().align)]
+    pub align: defect_detect::AlignMode,
+
+    /// Largest global shift searched, in pixels per axis.
+    #[arg(long, value_name = "PIXELS", default_value_t = Options::default().max_shift)]
+    pub max_shift: u32,
+
+    /// Edge displacement absorbed without reporting, in pixels: a difference
+    /// counts only beyond this distance from the other image's edge, unless
+    /// it breaks or joins material (thin opens and shorts are kept).
+    #[arg(long, value_name = "PIXELS", default_value_t = Options::default().tolerance)]
+    pub tolerance: f32,
+
+    /// Drop defects scoring below this (0-1).
+    #[arg(long, value_name = "SCORE", default_value_t = Options::default().min_score)]
+    pub min_score: f32,
+
     /// Refuse images with more pixels than this (checked before decoding, so a
     /// hostile header cannot exhaust memory).
     #[arg(long, value_name = "PIXELS", default_value_t = Options::default().max_pixels)]
@@ -164,6 +184,12 @@ impl TryFrom<Cli> for Config {
     type Error = anyhow::Error;
 
     fn try_from(cli: Cli) -> anyhow::Result<Self> {
+        if !(0.0..=100.0).contains(&cli.tolerance) {
+            bail!("--tolerance must be between 0 and 100 pixels");
+        }
+        if !(0.0..=1.0).contains(&cli.min_score) {
+            bail!("--min-score must be between 0 and 1");
+        }
         if cli.max_pixels == 0 {
             bail!("--max-pixels must be at least 1");
         }
@@ -174,6 +200,10 @@ impl TryFrom<Cli> for Config {
                 PolarityArg::Light => Polarity::Light,
             },
             min_area: cli.min_area,
+            align: cli.align,
+            max_shift: cli.max_shift,
+            tolerance: cli.tolerance,
+            min_score: cli.min_score,
             max_pixels: cli.max_pixels,
             ignore: Ignore {
                 rects: cli.ignore.clone(),

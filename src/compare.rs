@@ -1,69 +1,504 @@
-//! Stage 5: where the two material masks disagree.
+//! Reference-vs-test comparison with a displacement tolerance, topology
+//! rescue of thin defects, and whole-extent reporting.
 //!
-//! Flash is material in the test that the reference lacks; cut is material in
-//! the reference that the test lacks. Both masks are in the reference's frame.
+//! Both masks are in the test frame (see `align::warp_reference`).
+//! Raw differences: `flash = T & !R` (extra material), `cut = R & !T`
+//! (missing material).
+//!
+//! **Tolerance.** If the test were the reference with every edge displaced by
+//! at most `r` px, each differing pixel would be within `r` of the other
+//! image's material *and* within `r` of its own image's background. So a
+//! difference pixel is *unexplained* when
+//! `max(dist to other-image boundary, dist to own-image boundary) > r`.
+//! For a flash pixel (T=1, R=0) that is the distance to R material (how far
+//! the extra copper reaches beyond the reference edge) or to T background
+//! (how thick it is); symmetric for cuts. Because a pixel is on one side of
+//! each mask, both distances come from a single "distance to the nearest
+//! pixel of the other value" map per mask (`boundary_distance`), two maps in
+//! total. The second term is what catches pin-holes and mouse-bites inside
+//! wide copper, which are close to test material on all sides.
+//!
+//! **Topology rescue.** Defects thinner than `2r` (a 2-3 px open, a 1-2 px
+//! short, a small pin-hole in a trace) are explainable by displacement
+//! pixel-wise but not topologically. A raw difference component with no
+//! unexplained pixel is still kept when it
+//! * (cut) touches material that is common to both images (`R & T`) in two
+//!   or more different *test* components: removing it split a reference
+//!   component -> open; (flash) touches common material of two or more
+//!   *reference* components: it joins them -> short;
+//! * touches no pixel that is background in both images: it is enclosed by
+//!   the other image's material -> a new hole (cut) or a filled hole (flash);
+//! * touches no material of the other image: a whole component appeared
+//!   (island) or disappeared (missing).
+//!
+//! Edge slivers from residual misalignment touch common background and one
+//! component only, so they never pass; salt noise fails `min_area`.
+//!
+//! **Extent.** A kept defect is reported with its raw difference pixels, but
+//! grown geodesically from the unexplained pixels (or, for rescued ones, from
+//! the deepest pixels) by at most `r + 1` steps inside the raw component.
+//! Everything between an unexplained core and the other image's edge is at
+//! most `r` px away, so this recovers the full defect up to its base, while a
+//! 1 px sliver that happens to touch the defect along a long edge is not
+//! dragged into the box (with 1-3 px misalignment, raw components often
+//! continue along whole traces).
 
-use image::GrayImage;
+use crate::components::{label8, Labeling};
+use crate::defect::DefectKind;
+use crate::mask::{BitMask, Mask};
 
-use crate::binarize::MATERIAL;
-
-/// The two difference masks of a comparison.
-#[derive(Debug, Clone)]
-pub struct Differences {
-    /// Test material where the reference has none.
-    pub flash: GrayImage,
-    /// Reference material where the test has none.
-    pub cut: GrayImage,
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompareParams {
+    /// Edge displacement (px) absorbed without reporting. Default 3: after
+    /// global + local registration, DeepPCB still shows 2-3 px slivers at
+    /// scanner stitching seams and etched corners (depth 2.3-3.0 px made up
+    /// ~1,200 of ~1,700 false positives at 2 px), while real defects of
+    /// 3-4 px survive (by depth, or by topology when thinner); 2 -> 3 px cost
+    /// 0.2 % recall and gained 8 points of precision.
+    pub tolerance: f32,
+    /// Minimum pixel count of a reported defect. 10 keeps parity with the
+    /// original pipeline (`contourArea > 10`) and is below the smallest
+    /// DeepPCB defect, while isolated JPEG/salt specks are smaller.
+    pub min_area: u32,
 }
 
-impl Differences {
-    /// Clears every difference pixel that `ignored` marks as don't-care.
-    pub fn ignore(&mut self, ignored: &GrayImage) {
-        for mask in [&mut self.flash, &mut self.cut] {
-            for (v, &i) in mask.iter_mut().zip(ignored.iter()) {
-                if i == MATERIAL {
-                    *v = 0;
-                }
-            }
+impl Default for CompareParams {
+    fn default() -> Self {
+        CompareParams {
+            tolerance: 3.0,
+            min_area: 10,
         }
     }
 }
 
-/// Pixel-exact comparison of two material masks of the same size.
-#[must_use]
-pub fn compare(reference: &GrayImage, test: &GrayImage) -> Differences {
-    let difference = |has: &GrayImage, lacks: &GrayImage| {
-        let data = has
-            .as_raw()
-            .iter()
-            .zip(lacks.as_raw())
-            .map(|(&a, &b)| {
-                if a == MATERIAL && b != MATERIAL {
-                    MATERIAL
-                } else {
-                    0
-                }
-            })
-            .collect();
-        GrayImage::from_raw(has.width(), has.height(), data)
-            .expect("same dimensions as the input masks")
-    };
-    Differences {
-        flash: difference(test, reference),
-        cut: difference(reference, test),
+/// Topological facts about a raw difference component (`D`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Topology {
+    /// D touches material of the other image (flash: R, cut: T).
+    pub touches_other: bool,
+    /// D touches pixels that are background in both images.
+    pub touches_common_background: bool,
+    /// Flash: D touches common material of >= 2 reference components.
+    pub joins: bool,
+    /// Cut: D touches common material of >= 2 test components.
+    pub splits: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// Has pixels farther than the tolerance from any explanation.
+    Depth,
+    /// Thin, but changes topology.
+    Topology,
+}
+
+#[derive(Clone, Debug)]
+pub struct Defect {
+    pub kind: DefectKind,
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    /// Pixels in the reported region.
+    pub area: u32,
+    /// Mean position of the region's pixels.
+    pub centroid: [f64; 2],
+    /// Largest unexplained depth, px (chamfer approximation of Euclidean).
+    pub depth: f32,
+    pub evidence: Evidence,
+    pub topology: Topology,
+}
+
+/// Chamfer (3-4) distance, in thirds of a pixel, from each pixel to the
+/// nearest pixel of the *other* value; saturates at 255 (85 px). Pixels
+/// outside the image count as the same value (image borders are not edges).
+pub fn boundary_distance(m: &Mask) -> Vec<u8> {
+    let (w, h) = (m.width as usize, m.height as usize);
+    let md = &m.data;
+    let mut d = vec![255u8; w * h];
+    #[inline(always)]
+    fn step(same: bool, dn: u8, wgt: u16) -> u16 {
+        if same {
+            dn as u16 + wgt
+        } else {
+            wgt
+        }
     }
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            let v = md[i];
+            let mut b = 255u16;
+            if x > 0 {
+                b = b.min(step(md[i - 1] == v, d[i - 1], 3));
+            }
+            if y > 0 {
+                let j = i - w;
+                b = b.min(step(md[j] == v, d[j], 3));
+                if x > 0 {
+                    b = b.min(step(md[j - 1] == v, d[j - 1], 4));
+                }
+                if x + 1 < w {
+                    b = b.min(step(md[j + 1] == v, d[j + 1], 4));
+                }
+            }
+            d[i] = b.min(255) as u8;
+        }
+    }
+    for y in (0..h).rev() {
+        for x in (0..w).rev() {
+            let i = y * w + x;
+            let v = md[i];
+            let mut b = d[i] as u16;
+            if x + 1 < w {
+                b = b.min(step(md[i + 1] == v, d[i + 1], 3));
+            }
+            if y + 1 < h {
+                let j = i + w;
+                b = b.min(step(md[j] == v, d[j], 3));
+                if x + 1 < w {
+                    b = b.min(step(md[j + 1] == v, d[j + 1], 4));
+                }
+                if x > 0 {
+                    b = b.min(step(md[j - 1] == v, d[j - 1], 4));
+                }
+            }
+            d[i] = b.min(255) as u8;
+        }
+    }
+    d
+}
+
+struct Ctx<'a> {
+    w: usize,
+    h: usize,
+    r: &'a Mask,
+    t: &'a Mask,
+    r_labels: Option<Labeling>,
+    t_labels: Option<Labeling>,
+}
+
+impl<'a> Ctx<'a> {
+    fn ensure_labels(&mut self) {
+        if self.r_labels.is_none() {
+            self.r_labels = Some(label8(self.r));
+            self.t_labels = Some(label8(self.t));
+        }
+    }
+
+    /// Facts about raw component `i` of `raw` (class `kind`).
+    fn topology(&mut self, raw: &Labeling, i: usize, kind: DefectKind, min_area: u32) -> Topology {
+        self.ensure_labels();
+        let (w, h) = (self.w, self.h);
+        let (rd, td) = (&self.r.data, &self.t.data);
+        // For a flash, common-material neighbours are grouped by reference
+        // component; for a cut, by test component.
+        let group = match kind {
+            DefectKind::Flash => self.r_labels.as_ref().unwrap(),
+            DefectKind::Cut => self.t_labels.as_ref().unwrap(),
+        };
+        let mut topo = Topology::default();
+        let mut seen: Vec<u32> = Vec::new();
+        for p in raw.pixels_of(i) {
+            let (x, y) = (p % w, p / w);
+            for (ddx, ddy) in NEIGHBOURS {
+                let (nx, ny) = (x as i64 + ddx, y as i64 + ddy);
+                if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                    continue;
+                }
+                let q = ny as usize * w + nx as usize;
+                let (rv, tv) = (rd[q] != 0, td[q] != 0);
+                match kind {
+                    DefectKind::Flash => topo.touches_other |= rv,
+                    DefectKind::Cut => topo.touches_other |= tv,
+                }
+                if !rv && !tv {
+                    topo.touches_common_background = true;
+                }
+                if rv && tv {
+                    let g = group.label_at(nx as u32, ny as u32);
+                    if !seen.contains(&g) && group.components[g as usize - 1].area >= min_area {
+                        seen.push(g);
+                    }
+                }
+            }
+        }
+        match kind {
+            DefectKind::Flash => topo.joins = seen.len() >= 2,
+            DefectKind::Cut => topo.splits = seen.len() >= 2,
+        }
+        topo
+    }
+
+    /// Depth (thirds of px, capped) of every pixel of raw component `i`:
+    /// `max(boundary distance in R, in T)`, computed by chamfer on a window
+    /// around the component only (exact up to the window margin, which is
+    /// the cap). Called for kept components only, so the full-image
+    /// distance transforms are never needed.
+    fn local_depth(&self, raw: &Labeling, i: usize) -> Vec<(usize, u8)> {
+        self.window_depth(&raw.components[i], raw.pixels_of(i))
+    }
+
+    /// Depth of the given pixels, which lie in the bounding box `c`.
+    fn window_depth(
+        &self,
+        c: &crate::components::Component,
+        pixels: impl Iterator<Item = usize>,
+    ) -> Vec<(usize, u8)> {
+        const MARGIN: usize = 12;
+        let x0 = (c.min_x as usize).saturating_sub(MARGIN);
+        let y0 = (c.min_y as usize).saturating_sub(MARGIN);
+        let x1 = (c.max_x as usize + MARGIN + 1).min(self.w);
+        let y1 = (c.max_y as usize + MARGIN + 1).min(self.h);
+        let (ww, wh) = (x1 - x0, y1 - y0);
+        let crop = |m: &Mask| {
+            let mut o = Mask::new(ww as u32, wh as u32);
+            for y in 0..wh {
+                o.data[y * ww..(y + 1) * ww]
+                    .copy_from_slice(&m.data[(y0 + y) * self.w + x0..(y0 + y) * self.w + x1]);
+            }
+            o
+        };
+        let dr = boundary_distance(&crop(self.r));
+        let dt = boundary_distance(&crop(self.t));
+        let cap = (3 * MARGIN) as u8;
+        pixels
+            .map(|p| {
+                let (x, y) = (p % self.w - x0, p / self.w - y0);
+                let j = y * ww + x;
+                (p, dr[j].max(dt[j]).min(cap))
+            })
+            .collect()
+    }
+}
+
+const NEIGHBOURS: [(i64, i64); 8] = [
+    (-1, -1),
+    (0, -1),
+    (1, -1),
+    (-1, 0),
+    (1, 0),
+    (-1, 1),
+    (0, 1),
+    (1, 1),
+];
+
+/// Compare the reference (already in the test frame) with the test.
+/// `valid`: pixels covered by the warped reference (others are ignored).
+pub fn compare(
+    reference: &Mask,
+    test: &Mask,
+    valid: Option<&Mask>,
+    p: &CompareParams,
+) -> Vec<Defect> {
+    assert_eq!(
+        (reference.width, reference.height),
+        (test.width, test.height)
+    );
+    let (w, h) = (test.width as usize, test.height as usize);
+    let mut flash = test.and_not(reference);
+    let mut cut = reference.and_not(test);
+    if let Some(v) = valid {
+        for ((f, c), &vv) in flash.data.iter_mut().zip(cut.data.iter_mut()).zip(&v.data) {
+            *f &= vv;
+            *c &= vv;
+        }
+    }
+    // Unexplained pixels via bit-packed disk dilations: "no pixel of the
+    // opposite value within r" == "not in the dilation of the opposite
+    // set". Four dilations of 64-px words cost far less than two
+    // full-image distance transforms.
+    let rb = BitMask::from_mask(reference);
+    let tb = BitMask::from_mask(test);
+    let r = p.tolerance;
+    let (dil_r, dil_nr) = (rb.dilate_disk(r), rb.not().dilate_disk(r));
+    let (dil_t, dil_nt) = (tb.dilate_disk(r), tb.not().dilate_disk(r));
+    // flash unexplained: !dil_R | !dil_notT ; cut: !dil_T | !dil_notR
+    let unexpl_flash: Vec<u64> = dil_r
+        .words
+        .iter()
+        .zip(&dil_nt.words)
+        .map(|(&a, &b)| !a | !b)
+        .collect();
+    let unexpl_cut: Vec<u64> = dil_t
+        .words
+        .iter()
+        .zip(&dil_nr.words)
+        .map(|(&a, &b)| !a | !b)
+        .collect();
+    drop((dil_r, dil_nr, dil_t, dil_nt));
+    let wpr = rb.wpr;
+    let mut ctx = Ctx {
+        w,
+        h,
+        r: reference,
+        t: test,
+        r_labels: None,
+        t_labels: None,
+    };
+    let grow = p.tolerance.ceil() as u32 + 1;
+    let mut out = Vec::new();
+    let mut visit = vec![0u8; w * h];
+    for kind in [DefectKind::Flash, DefectKind::Cut] {
+        let raw_mask = if kind == DefectKind::Flash {
+            &flash
+        } else {
+            &cut
+        };
+        let unexpl = if kind == DefectKind::Flash {
+            &unexpl_flash
+        } else {
+            &unexpl_cut
+        };
+        let is_unexpl =
+            |q: usize| (unexpl[(q / w) * wpr + (q % w) / 64] >> ((q % w) % 64)) & 1 != 0;
+        let raw = label8(raw_mask);
+        let mut keep = Mask::new(w as u32, h as u32);
+        let mut facts: Vec<Option<(Topology, Evidence)>> = vec![None; raw.components.len()];
+        let mut queue: Vec<(u32, u32)> = Vec::new();
+        for (i, c) in raw.components.iter().enumerate() {
+            if c.area < p.min_area {
+                continue;
+            }
+            let seeded = raw.pixels_of(i).any(is_unexpl);
+            let topo = ctx.topology(&raw, i, kind, p.min_area);
+            let rescued =
+                !topo.touches_other || !topo.touches_common_background || topo.joins || topo.splits;
+            if !seeded && !rescued {
+                continue;
+            }
+            facts[i] = Some((
+                topo,
+                if seeded {
+                    Evidence::Depth
+                } else {
+                    Evidence::Topology
+                },
+            ));
+            // Seeds: unexplained pixels; for topology-rescued components
+            // the deepest pixels (the middle of the gap or bridge).
+            queue.clear();
+            if seeded {
+                for q in raw.pixels_of(i) {
+                    if is_unexpl(q) {
+                        visit[q] = 1;
+                        queue.push((q as u32, 0));
+                    }
+                }
+            } else {
+                let d = ctx.local_depth(&raw, i);
+                let m = d.iter().map(|x| x.1).max().unwrap_or(0);
+                for &(q, v) in &d {
+                    if v == m {
+                        visit[q] = 1;
+                        queue.push((q as u32, 0));
+                    }
+                }
+            }
+            let mut head = 0;
+            while head < queue.len() {
+                let (q, d) = queue[head];
+                head += 1;
+                if d >= grow {
+                    continue;
+                }
+                let (x, y) = ((q as usize % w) as i64, (q as usize / w) as i64);
+                for (ddx, ddy) in NEIGHBOURS {
+                    let (nx, ny) = (x + ddx, y + ddy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
+                    }
+                    let n = ny as usize * w + nx as usize;
+                    if visit[n] == 0 && raw_mask.data[n] != 0 {
+                        visit[n] = 1;
+                        queue.push((n as u32, d + 1));
+                    }
+                }
+            }
+            for &(q, _) in &queue {
+                visit[q as usize] = 0;
+                keep.data[q as usize] = 1;
+            }
+        }
+        let kept = label8(&keep);
+        for (j, c) in kept.components.iter().enumerate() {
+            if c.area < p.min_area {
+                continue;
+            }
+            let q = kept.pixels_of(j).next().unwrap();
+            let ri = raw.label_at((q % w) as u32, (q / w) as u32) as usize - 1;
+            let (topo, evidence) = facts[ri].expect("kept pixels come from kept raw components");
+            // Depth of the reported region, for the score.
+            let region_depth = ctx
+                .window_depth(c, kept.pixels_of(j))
+                .iter()
+                .map(|x| x.1)
+                .max()
+                .unwrap_or(0);
+            let (sx, sy) = kept.pixels_of(j).fold((0u64, 0u64), |(sx, sy), q| {
+                (sx + (q % w) as u64, sy + (q / w) as u64)
+            });
+            let n = f64::from(c.area);
+            out.push(Defect {
+                kind,
+                x: c.min_x,
+                y: c.min_y,
+                width: c.width(),
+                height: c.height(),
+                area: c.area,
+                centroid: [sx as f64 / n, sy as f64 / n],
+                depth: region_depth as f32 / 3.0,
+                evidence,
+                topology: topo,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn rect(m: &mut Mask, x0: u32, y0: u32, x1: u32, y1: u32, v: u8) {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                m.data[(y * m.width + x) as usize] = v;
+            }
+        }
+    }
+
     #[test]
-    fn flash_and_cut_are_one_sided() {
-        let reference = GrayImage::from_raw(3, 1, vec![MATERIAL, MATERIAL, 0]).unwrap();
-        let test = GrayImage::from_raw(3, 1, vec![MATERIAL, 0, MATERIAL]).unwrap();
-        let d = compare(&reference, &test);
-        assert_eq!(d.flash.as_raw(), &vec![0, 0, MATERIAL]);
-        assert_eq!(d.cut.as_raw(), &vec![0, MATERIAL, 0]);
+    fn shifted_edge_is_not_a_defect() {
+        let mut r = Mask::new(60, 60);
+        rect(&mut r, 10, 10, 50, 30, 1);
+        let mut t = Mask::new(60, 60);
+        rect(&mut t, 11, 11, 51, 31, 1);
+        assert!(compare(&r, &t, None, &CompareParams::default()).is_empty());
+    }
+
+    #[test]
+    fn thin_open_is_found_by_topology() {
+        let mut r = Mask::new(80, 40);
+        rect(&mut r, 5, 18, 75, 22, 1); // 4 px trace
+        let mut t = r.clone();
+        rect(&mut t, 40, 18, 43, 22, 0); // 3 px gap
+        let d = compare(&r, &t, None, &CompareParams::default());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].kind, DefectKind::Cut);
+        assert!(d[0].topology.splits);
+    }
+
+    #[test]
+    fn thin_short_is_found_by_topology() {
+        let mut r = Mask::new(80, 40);
+        rect(&mut r, 5, 10, 75, 15, 1);
+        rect(&mut r, 5, 18, 75, 23, 1);
+        let mut t = r.clone();
+        rect(&mut t, 40, 15, 45, 18, 1); // 3 px bridge
+        let d = compare(&r, &t, None, &CompareParams::default());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].kind, DefectKind::Flash);
+        assert!(d[0].topology.joins);
     }
 }

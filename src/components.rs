@@ -1,125 +1,257 @@
-//! Stage 6: connected regions of a difference mask, with their boxes.
+//! 8-connected component labelling on byte masks, run-based.
 //!
-//! 8-connectivity, like OpenCV's contours in the original pipeline: a diagonal
-//! chain of pixels is one defect, not many. Regions smaller than `min_area`
-//! pixels are dropped as noise.
+//! Labelling works on horizontal runs rather than pixels: material masks are
+//! 30-50 % foreground, and a union-find over runs touches each run once per
+//! overlapping run of the previous row instead of four neighbours per pixel.
+//! This makes a full 640x640 labelling well under a millisecond, which matters
+//! because the topology checks in `compare` label the reference, the test and
+//! their intersection.
 
-use image::GrayImage;
-use imageproc::region_labelling::{connected_components, Connectivity};
+use crate::mask::Mask;
 
-use crate::defect::{Defect, DefectKind, Rect};
+/// A horizontal run `[x0, x1)` on row `y`.
+#[derive(Clone, Copy, Debug)]
+pub struct Run {
+    pub y: u32,
+    pub x0: u32,
+    pub x1: u32,
+}
 
-/// The defects of `kind` in `mask` with at least `min_area` pixels, in
-/// raster order of their first pixel.
-pub fn find(mask: &GrayImage, kind: DefectKind, min_area: u32) -> Vec<Defect> {
-    let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8]));
-    let mut regions: Vec<Accumulator> = Vec::new();
-    for (x, y, label) in labels.enumerate_pixels() {
-        let label = label[0] as usize;
-        if label == 0 {
-            continue;
-        }
-        if regions.len() < label {
-            regions.resize(label, Accumulator::default());
-        }
-        regions[label - 1].add(x, y);
+/// Statistics of one component. Bounding box is inclusive.
+#[derive(Clone, Debug)]
+pub struct Component {
+    pub area: u32,
+    pub min_x: u32,
+    pub min_y: u32,
+    pub max_x: u32,
+    pub max_y: u32,
+}
+
+impl Component {
+    pub fn width(&self) -> u32 {
+        self.max_x - self.min_x + 1
     }
-    regions
-        .into_iter()
-        .filter(|r| r.area >= min_area.max(1))
-        .map(|r| r.into_defect(kind))
-        .collect()
-}
-
-#[derive(Debug, Clone)]
-struct Accumulator {
-    area: u32,
-    min: (u32, u32),
-    max: (u32, u32),
-    sum: (u64, u64),
-}
-
-impl Default for Accumulator {
-    fn default() -> Self {
-        Self {
-            area: 0,
-            min: (u32::MAX, u32::MAX),
-            max: (0, 0),
-            sum: (0, 0),
-        }
+    pub fn height(&self) -> u32 {
+        self.max_y - self.min_y + 1
     }
 }
 
-impl Accumulator {
-    fn add(&mut self, x: u32, y: u32) {
-        self.area += 1;
-        self.min = (self.min.0.min(x), self.min.1.min(y));
-        self.max = (self.max.0.max(x), self.max.1.max(y));
-        self.sum = (self.sum.0 + u64::from(x), self.sum.1 + u64::from(y));
+pub struct Labeling {
+    pub width: u32,
+    pub height: u32,
+    pub components: Vec<Component>,
+    runs: Vec<Run>,
+    /// Runs of row `y` are `runs[row_start[y]..row_start[y + 1]]` (sorted by x).
+    row_start: Vec<u32>,
+    comp_of_run: Vec<u32>,
+    /// Runs grouped by component: `run_order[run_start[i]..run_start[i+1]]`.
+    run_order: Vec<u32>,
+    run_start: Vec<u32>,
+}
+
+impl Labeling {
+    /// Label at a pixel: 0 = background, `i + 1` = `components[i]`.
+    /// Binary search in the row's runs: no per-pixel label image is ever
+    /// materialised (that image, zeroed and filled for every mask, was the
+    /// largest memory cost of the pipeline).
+    pub fn label_at(&self, x: u32, y: u32) -> u32 {
+        let (a, b) = (
+            self.row_start[y as usize] as usize,
+            self.row_start[y as usize + 1] as usize,
+        );
+        let row = &self.runs[a..b];
+        let i = row.partition_point(|r| r.x1 <= x);
+        if i < row.len() && row[i].x0 <= x {
+            self.comp_of_run[a + i] + 1
+        } else {
+            0
+        }
     }
 
-    fn into_defect(self, kind: DefectKind) -> Defect {
-        let n = f64::from(self.area);
-        Defect {
-            kind,
-            rect: Rect {
-                x: self.min.0,
-                y: self.min.1,
-                width: self.max.0 - self.min.0 + 1,
-                height: self.max.1 - self.min.1 + 1,
-            },
-            area: self.area,
-            centroid: [self.sum.0 as f64 / n, self.sum.1 as f64 / n],
+    /// Runs of component `i` (0-based index into `components`).
+    pub fn runs_of(&self, i: usize) -> impl Iterator<Item = &Run> + '_ {
+        let (a, b) = (self.run_start[i] as usize, self.run_start[i + 1] as usize);
+        self.run_order[a..b]
+            .iter()
+            .map(move |&r| &self.runs[r as usize])
+    }
+
+    /// Pixel indices (`y * width + x`) of component `i`.
+    pub fn pixels_of(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let w = self.width as usize;
+        self.runs_of(i)
+            .flat_map(move |r| (r.x0..r.x1).map(move |x| r.y as usize * w + x as usize))
+    }
+}
+
+fn find(parent: &mut [u32], mut a: u32) -> u32 {
+    while parent[a as usize] != a {
+        let p = parent[a as usize];
+        parent[a as usize] = parent[p as usize];
+        a = p;
+    }
+    a
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        // Keep the smaller index as root so labels come out in raster order.
+        if ra < rb {
+            parent[rb as usize] = ra;
+        } else {
+            parent[ra as usize] = rb;
         }
+    }
+}
+
+/// Label the 8-connected components of the non-zero pixels of `mask`.
+pub fn label8(mask: &Mask) -> Labeling {
+    let (w, h) = (mask.width as usize, mask.height as usize);
+    let mut runs: Vec<Run> = Vec::new();
+    let mut parent: Vec<u32> = Vec::new();
+    let mut prev_start = 0usize;
+    let mut prev_end = 0usize;
+    let mut row_start = Vec::with_capacity(h + 1);
+    for y in 0..h {
+        let row = &mask.data[y * w..(y + 1) * w];
+        let cur_start = runs.len();
+        row_start.push(cur_start as u32);
+        let mut x = 0usize;
+        while x < w {
+            // Skip background 8 bytes at a time, then bytewise.
+            while x + 8 <= w && u64::from_le_bytes(row[x..x + 8].try_into().unwrap()) == 0 {
+                x += 8;
+            }
+            while x < w && row[x] == 0 {
+                x += 1;
+            }
+            if x >= w {
+                break;
+            }
+            let x0 = x;
+            // Masks are 0/1: eight set bytes read as 0x0101...01.
+            while x + 8 <= w
+                && u64::from_le_bytes(row[x..x + 8].try_into().unwrap()) == 0x0101_0101_0101_0101
+            {
+                x += 8;
+            }
+            while x < w && row[x] != 0 {
+                x += 1;
+            }
+            let id = runs.len() as u32;
+            runs.push(Run {
+                y: y as u32,
+                x0: x0 as u32,
+                x1: x as u32,
+            });
+            parent.push(id);
+        }
+        let cur_end = runs.len();
+        // Merge with previous row: 8-connectivity means runs touch when
+        // [x0-1, x1] overlaps [px0, px1).
+        let mut p = prev_start;
+        for c in cur_start..cur_end {
+            let (cx0, cx1) = (runs[c].x0, runs[c].x1);
+            while p < prev_end && runs[p].x1 < cx0 {
+                p += 1;
+            }
+            let mut q = p;
+            while q < prev_end && runs[q].x0 <= cx1 {
+                union(&mut parent, c as u32, q as u32);
+                q += 1;
+            }
+        }
+        prev_start = cur_start;
+        prev_end = cur_end;
+    }
+    row_start.push(runs.len() as u32);
+    // Compact labels.
+    let n = runs.len();
+    let mut comp_of_run = vec![0u32; n];
+    let mut root_label = vec![u32::MAX; n];
+    let mut components: Vec<Component> = Vec::new();
+    for i in 0..n {
+        let r = find(&mut parent, i as u32) as usize;
+        if root_label[r] == u32::MAX {
+            root_label[r] = components.len() as u32;
+            components.push(Component {
+                area: 0,
+                min_x: u32::MAX,
+                min_y: u32::MAX,
+                max_x: 0,
+                max_y: 0,
+            });
+        }
+        let l = root_label[r];
+        comp_of_run[i] = l;
+        let run = runs[i];
+        let c = &mut components[l as usize];
+        c.area += run.x1 - run.x0;
+        c.min_x = c.min_x.min(run.x0);
+        c.max_x = c.max_x.max(run.x1 - 1);
+        c.min_y = c.min_y.min(run.y);
+        c.max_y = c.max_y.max(run.y);
+    }
+    // Group runs by component (counting sort).
+    let mut run_start = vec![0u32; components.len() + 1];
+    for &l in &comp_of_run {
+        run_start[l as usize + 1] += 1;
+    }
+    for i in 0..components.len() {
+        run_start[i + 1] += run_start[i];
+    }
+    let mut fill = run_start.clone();
+    let mut run_order = vec![0u32; n];
+    for (i, &l) in comp_of_run.iter().enumerate() {
+        run_order[fill[l as usize] as usize] = i as u32;
+        fill[l as usize] += 1;
+    }
+    Labeling {
+        width: w as u32,
+        height: h as u32,
+        components,
+        runs,
+        row_start,
+        comp_of_run,
+        run_order,
+        run_start,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::binarize::MATERIAL;
-    use image::Luma;
 
     #[test]
-    fn boxes_area_and_centroid_of_a_block() {
-        let mut mask = GrayImage::new(20, 20);
-        for y in 4..7 {
-            for x in 10..14 {
-                mask.put_pixel(x, y, Luma([MATERIAL]));
-            }
-        }
-        let found = find(&mask, DefectKind::Cut, 1);
-        assert_eq!(found.len(), 1);
+    fn diagonal_pixels_are_one_component() {
+        let mut m = Mask::new(4, 4);
+        m.data[0] = 1;
+        m.data[5] = 1;
+        m.data[10] = 1;
+        m.data[3] = 1;
+        let l = label8(&m);
+        assert_eq!(l.components.len(), 2);
+        assert_eq!(l.components[0].area, 3);
+        assert_eq!(l.pixels_of(0).collect::<Vec<_>>(), vec![0, 5, 10]);
         assert_eq!(
-            found[0].rect,
-            Rect {
-                x: 10,
-                y: 4,
-                width: 4,
-                height: 3
-            }
+            (l.label_at(1, 1), l.label_at(3, 0), l.label_at(1, 0)),
+            (1, 2, 0)
         );
-        assert_eq!(found[0].area, 12);
-        assert_eq!(found[0].centroid, [11.5, 5.0]);
     }
 
     #[test]
-    fn diagonal_pixels_are_one_region() {
-        let mut mask = GrayImage::new(5, 5);
-        for i in 0..5 {
-            mask.put_pixel(i, i, Luma([MATERIAL]));
-        }
-        assert_eq!(find(&mask, DefectKind::Flash, 1).len(), 1);
-    }
-
-    #[test]
-    fn regions_under_min_area_are_dropped() {
-        let mut mask = GrayImage::new(10, 10);
-        mask.put_pixel(1, 1, Luma([MATERIAL]));
-        mask.put_pixel(8, 8, Luma([MATERIAL]));
-        mask.put_pixel(8, 9, Luma([MATERIAL]));
-        let found = find(&mask, DefectKind::Flash, 2);
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].rect.y, 8);
+    fn u_shape_merges() {
+        // 1 0 1
+        // 1 0 1
+        // 1 1 1
+        let m = Mask {
+            width: 3,
+            height: 3,
+            data: vec![1, 0, 1, 1, 0, 1, 1, 1, 1],
+        };
+        let l = label8(&m);
+        assert_eq!(l.components.len(), 1);
+        assert_eq!(l.components[0].area, 7);
     }
 }

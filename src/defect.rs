@@ -28,6 +28,49 @@ impl std::fmt::Display for DefectKind {
     }
 }
 
+/// What a defect does to the part, decided from topology (see `classify`).
+/// PCB names: break = open, notch = mouse-bite, hole = pin-hole, bridge =
+/// short, protrusion = spur, island = spurious copper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefectType {
+    Break,
+    Notch,
+    Hole,
+    Missing,
+    Bridge,
+    Protrusion,
+    Island,
+    Filled,
+}
+
+impl DefectType {
+    /// The lowercase name used in every report.
+    pub fn name(self) -> &'static str {
+        match self {
+            DefectType::Break => "break",
+            DefectType::Notch => "notch",
+            DefectType::Hole => "hole",
+            DefectType::Missing => "missing",
+            DefectType::Bridge => "bridge",
+            DefectType::Protrusion => "protrusion",
+            DefectType::Island => "island",
+            DefectType::Filled => "filled",
+        }
+    }
+    /// Every type, cuts first.
+    pub const ALL: [DefectType; 8] = [
+        DefectType::Break,
+        DefectType::Notch,
+        DefectType::Hole,
+        DefectType::Missing,
+        DefectType::Bridge,
+        DefectType::Protrusion,
+        DefectType::Island,
+        DefectType::Filled,
+    ];
+}
+
 /// An axis-aligned box in pixels, top-left origin; `width` and `height` count
 /// pixels, so a single pixel is 1x1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -55,6 +98,12 @@ impl Rect {
 pub struct Defect {
     /// Flash or cut.
     pub kind: DefectKind,
+    /// What the defect does to the part.
+    #[serde(rename = "type")]
+    pub defect_type: DefectType,
+    /// How sure the tool is that this is a real defect and not registration
+    /// or edge noise, in [0, 1].
+    pub score: f32,
     /// Bounding box in the test image's pixels.
     #[serde(flatten)]
     pub rect: Rect,

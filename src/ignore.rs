@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use image::GrayImage;
 
-use crate::binarize::{Polarity, MATERIAL};
+use crate::binarize::Polarity;
 use crate::defect::Rect;
 use crate::error::{Error, Result};
+use crate::mask::Mask;
 use crate::{grayscale, load};
 
 /// Every don't-care region of a run.
@@ -52,15 +53,15 @@ impl Ignore {
         self.rects.is_empty() && self.mask.is_none()
     }
 
-    /// The don't-care pixels as a mask ([`MATERIAL`] = ignored) in the frame of
+    /// The don't-care pixels as a mask (set = ignored) in the frame of
     /// `reference`, a `width` x `height` image; `None` when nothing is
     /// ignored. A rectangle that does not lie inside the reference or a mask of
     /// another size is an error: the coordinates were meant for another image.
-    pub fn to_mask(&self, reference: &Path, width: u32, height: u32) -> Result<Option<GrayImage>> {
+    pub fn to_mask(&self, reference: &Path, width: u32, height: u32) -> Result<Option<Mask>> {
         if self.is_empty() {
             return Ok(None);
         }
-        let mut ignored = GrayImage::new(width, height);
+        let mut ignored = Mask::new(width, height);
         if let Some(mask) = &self.mask {
             if mask.pixels.dimensions() != (width, height) {
                 return Err(Error::IgnoreMaskSize {
@@ -70,8 +71,8 @@ impl Ignore {
                     reference_size: (width, height),
                 });
             }
-            for (out, &v) in ignored.iter_mut().zip(mask.pixels.iter()) {
-                *out = if v != 0 { MATERIAL } else { 0 };
+            for (out, &v) in ignored.data.iter_mut().zip(mask.pixels.iter()) {
+                *out = u8::from(v != 0);
             }
         }
         for rect in &self.rects {
@@ -84,7 +85,7 @@ impl Ignore {
             }
             for y in rect.y..rect.bottom() {
                 let row = (y * width) as usize;
-                ignored.as_mut()[row + rect.x as usize..row + rect.right() as usize].fill(MATERIAL);
+                ignored.data[row + rect.x as usize..row + rect.right() as usize].fill(1);
             }
         }
         Ok(Some(ignored))
@@ -121,10 +122,9 @@ mod tests {
             mask: None,
         };
         let mask = ignore.to_mask(Path::new("r.png"), 6, 4).unwrap().unwrap();
-        let marked: Vec<(u32, u32)> = mask
-            .enumerate_pixels()
-            .filter(|p| p.2[0] != 0)
-            .map(|p| (p.0, p.1))
+        let marked: Vec<(u32, u32)> = (0..4)
+            .flat_map(|y| (0..6).map(move |x| (x, y)))
+            .filter(|&(x, y)| mask.get(x, y))
             .collect();
         assert_eq!(marked, vec![(2, 1), (3, 1), (4, 1), (2, 2), (3, 2), (4, 2)]);
     }

@@ -241,7 +241,8 @@ fn junit_parses_back_with_a_testcase_per_pair() {
         .children()
         .find(|n| n.has_tag_name("failure"))
         .unwrap();
-    assert!(failure.text().unwrap().contains("cut    x=12 y=96"));
+    let text = failure.text().unwrap();
+    assert!(text.contains("cut") && text.contains("x=12 y=96"), "{text}");
     let error = cases[2]
         .children()
         .find(|n| n.has_tag_name("error"))

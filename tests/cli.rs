@@ -82,7 +82,7 @@ fn summary_lists_each_defect_then_a_verdict() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "cut    x=12 y=96 width=6 height=8",
+            "cut    hole        x=12 y=96 width=6 height=8",
         ))
         .stdout(predicate::str::contains(
             "FAIL: 1 pair, 1 with defects (0 flash, 1 cut)",

@@ -1,7 +1,7 @@
 //! Invariants of the library API, checked on random images and defects.
 
 use defect_detect::synth::{fill_rect, washer, INK, PAPER};
-use defect_detect::{inspect, DefectKind, LoadedImage, Options, Rect};
+use defect_detect::{inspect, AlignMode, DefectKind, DefectType, LoadedImage, Options, Rect};
 use image::{DynamicImage, GrayImage};
 use proptest::prelude::*;
 
@@ -22,10 +22,11 @@ proptest! {
         prop_assert!(inspection.defects.is_empty());
     }
 
-    /// A rectangle of ink planted on the background is found as one flash with
-    /// exactly its box and area.
+    /// Pixel-exact mode (no alignment, no tolerance) is the original
+    /// pipeline: a rectangle of ink planted anywhere on the background is one
+    /// flash with exactly its box and area.
     #[test]
-    fn planted_block_is_found_with_its_exact_box(
+    fn planted_block_is_found_with_its_exact_box_in_exact_mode(
         x in 0u32..116, y in 0u32..116, w in 4u32..12, h in 4u32..12,
     ) {
         let reference = GrayImage::from_pixel(128, 128, image::Luma([PAPER]));
@@ -37,12 +38,30 @@ proptest! {
         fill_rect(&mut test, x, y, w, h, INK);
         let (w, h) = (w.min(128 - x), h.min(128 - y));
         prop_assume!(w * h >= 10 && (x + w < 124 || y + h < 124));
-        let inspection = inspect(&loaded("r", reference), &loaded("t", test), &Options::default()).unwrap();
+        let exact = Options { align: AlignMode::None, tolerance: 0.0, ..Options::default() };
+        let inspection = inspect(&loaded("r", reference), &loaded("t", test), &exact).unwrap();
         prop_assert_eq!(inspection.defects.len(), 1);
         let d = &inspection.defects[0];
         prop_assert_eq!(d.kind, DefectKind::Flash);
         prop_assert_eq!(d.rect, Rect { x, y, width: w, height: h });
         prop_assert_eq!(d.area, w * h);
+    }
+
+    /// With the defaults (alignment, tolerance), an island of ink planted in
+    /// the washer's hole is one flash of type island with exactly its box.
+    #[test]
+    fn planted_island_is_found_with_its_exact_box(
+        x in 84u32..108, y in 84u32..108, w in 3u32..9, h in 3u32..9,
+    ) {
+        prop_assume!(w * h >= 10);
+        let reference = washer(200, 200);
+        let mut test = reference.clone();
+        fill_rect(&mut test, x, y, w, h, INK);
+        let inspection = inspect(&loaded("r", reference), &loaded("t", test), &Options::default()).unwrap();
+        prop_assert_eq!(inspection.defects.len(), 1);
+        let d = &inspection.defects[0];
+        prop_assert_eq!((d.kind, d.defect_type), (DefectKind::Flash, DefectType::Island));
+        prop_assert_eq!(d.rect, Rect { x, y, width: w, height: h });
     }
 
     /// A hole punched in the washer's ring is one cut with exactly its box.

@@ -260,13 +260,15 @@ fn render_failure(
         None => {}
     }
     page.push_str(
-        "<table>\n<tr><th>kind</th><th>x</th><th>y</th><th>width</th><th>height</th><th>area</th></tr>\n",
+        "<table>\n<tr><th>kind</th><th>type</th><th>score</th><th>x</th><th>y</th><th>width</th><th>height</th><th>area</th></tr>\n",
     );
     for d in &result.defects {
         let kind = d.kind.name();
         let _ = writeln!(
             page,
-            "<tr><td class=\"{kind}\">{kind}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"{kind}\">{kind}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            d.defect_type.name(),
+            d.score,
             d.rect.x, d.rect.y, d.rect.width, d.rect.height, d.area
         );
     }
@@ -280,6 +282,8 @@ mod tests {
     fn result(test: &str, defects: usize, error: bool) -> PairResult {
         let defect = crate::Defect {
             kind: crate::DefectKind::Cut,
+            defect_type: crate::DefectType::Notch,
+            score: 0.5,
             rect: crate::Rect {
                 x: 1,
                 y: 2,
@@ -295,6 +299,7 @@ mod tests {
             width: Some(10),
             height: Some(10),
             defects: vec![defect; defects],
+            alignment: None,
             error: error.then_some("broken <file>".into()),
         }
     }

@@ -24,8 +24,10 @@ pub struct PairResult {
     pub width: Option<u32>,
     /// Test height in pixels; `null` when the test could not be read.
     pub height: Option<u32>,
-    /// Defects found (empty on error).
+    /// Defects found, worst first (empty on error).
     pub defects: Vec<Defect>,
+    /// The global motion found from reference to test; `null` on error.
+    pub alignment: Option<crate::Alignment>,
     /// Why the pair could not be inspected, or `null`.
     pub error: Option<String>,
 }
@@ -89,13 +91,15 @@ impl Report {
 pub fn describe(defect: &Defect) -> String {
     let r = &defect.rect;
     format!(
-        "{:<5}  x={} y={} width={} height={}  area={}",
+        "{:<5}  {:<10}  x={} y={} width={} height={}  area={}  score={:.2}",
         defect.kind.name(),
+        defect.defect_type.name(),
         r.x,
         r.y,
         r.width,
         r.height,
-        defect.area
+        defect.area,
+        defect.score
     )
 }
 

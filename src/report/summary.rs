@@ -15,6 +15,16 @@ pub fn write(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
             0 => writeln!(out, "{}: ok", result.test)?,
             n => writeln!(out, "{}: {n} defect{}", result.test, plural(n))?,
         }
+        if let Some(a) = result
+            .alignment
+            .filter(|a| *a != crate::Alignment::default())
+        {
+            writeln!(
+                out,
+                "  aligned: dx={:.1} dy={:.1} angle={:.2} deg",
+                a.dx, a.dy, a.angle_degrees
+            )?;
+        }
         for d in &result.defects {
             writeln!(out, "  {}", super::describe(d))?;
         }

@@ -51,7 +51,7 @@ impl Fixture {
         self.save("reference.png", &washer(200, 200))
     }
 
-    /// A test with a 6x8 notch cut at (12, 96), in the ring's left edge.
+    /// A test with a 6x8 hole punched at (12, 96), just inside the ring's left edge.
     pub fn with_cut(&self, name: &str) -> PathBuf {
         let mut test = washer(200, 200);
         fill_rect(&mut test, 12, 96, 6, 8, PAPER);

@@ -1,0 +1,1069 @@
+//! Registration of the reference onto the test.
+//!
+//! Convention: the test is the reference rotated by `angle_degrees` about the
+//! image centre `c` and then moved by `(dx, dy)`:
+//! `test(p) ~ ref(c + R(-angle) * (p - d - c))`. With `angle = 0`, content at
+//! `q` in the reference appears at `q + (dx, dy)` in the test.
+//!
+//! The comparison is done in the *test* frame (the reference mask is warped,
+//! see `warp_reference`): defects must be reported in test pixels, and warping
+//! the reference avoids transforming (and inflating) boxes afterwards.
+//!
+//! Method, all on binary masks (the cost function is the number of
+//! disagreeing pixels per overlapping pixel):
+//! 1. Coarse translation: 4x4 block sums (0..16), exhaustive SAD over
+//!    `+-ceil(max_shift/4)` blocks. Block sums keep partial-coverage
+//!    information, so the coarse optimum is within +-2 px of the true one.
+//! 2. Fine translation: bit-packed masks (64 px per word), XOR + popcount over
+//!    +-3 px around the coarse estimate. ~50 shifts x 6400 words: tens of us.
+//! 3. Rigid only: the same fine search in the four quadrants (+-2 px around
+//!    the global shift). If every textured quadrant agrees with the global
+//!    shift within 1 px, a rotation cannot be more than ~0.3 deg (1 px at the
+//!    quadrant centre) and the tolerance in `compare` absorbs it: we stop
+//!    (this is the common case and costs ~0.1 ms). Otherwise quadrant shifts
+//!    are searched over the full rotation range, a small-angle rotation is
+//!    fitted to them by least squares, refined by +-0.1 deg steps on the
+//!    full-resolution mask, and accepted only if it lowers the mismatch.
+
+use crate::mask::Mask;
+
+/// How much registration to do before comparing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AlignMode {
+    None,
+    Translate,
+    #[default]
+    Rigid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AlignParams {
+    pub mode: AlignMode,
+    /// Largest translation searched, px (each axis).
+    pub max_shift: u32,
+    /// Largest rotation searched, degrees.
+    pub max_angle_degrees: f32,
+}
+
+impl Default for AlignParams {
+    fn default() -> Self {
+        AlignParams {
+            mode: AlignMode::Rigid,
+            max_shift: 12,
+            max_angle_degrees: 3.0,
+        }
+    }
+}
+
+/// The global motion found from reference to test: content at `q` in the
+/// reference is at `R(angle) (q - c) + c + (dx, dy)` in the test, `c` the
+/// image centre. Reported as `{"dx", "dy", "angle"}` (pixels, degrees).
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize)]
+pub struct Alignment {
+    pub dx: f32,
+    pub dy: f32,
+    #[serde(rename = "angle")]
+    pub angle_degrees: f32,
+}
+
+/// Bit-packed mask, LSB of word `k` = column `64k`.
+struct Bits {
+    w: usize,
+    h: usize,
+    wpr: usize,
+    words: Vec<u64>,
+}
+
+impl Bits {
+    fn from_mask(m: &Mask) -> Bits {
+        let (w, h) = (m.width as usize, m.height as usize);
+        let wpr = w.div_ceil(64);
+        let mut words = vec![0u64; wpr * h];
+        for y in 0..h {
+            let row = &m.data[y * w..(y + 1) * w];
+            for (k, chunk) in row.chunks(64).enumerate() {
+                words[y * wpr + k] = crate::mask::pack64(chunk);
+            }
+        }
+        Bits { w, h, wpr, words }
+    }
+
+    /// Copy with every row shifted so that `out(x) = self(x - dx)`; columns
+    /// with no source are 0. Also returns the word mask of valid columns.
+    fn shifted_x(&self, dx: i32) -> (Vec<u64>, Vec<u64>) {
+        let wpr = self.wpr;
+        let mut out = vec![0u64; self.words.len()];
+        for y in 0..self.h {
+            shift_row(
+                &self.words[y * wpr..(y + 1) * wpr],
+                &mut out[y * wpr..(y + 1) * wpr],
+                dx,
+            );
+        }
+        // valid columns: 0 <= x - dx < w
+        let mut valid = vec![0u64; wpr];
+        for x in 0..self.w {
+            let sx = x as i64 - dx as i64;
+            if sx >= 0 && (sx as usize) < self.w {
+                valid[x / 64] |= 1u64 << (x % 64);
+            }
+        }
+        (out, valid)
+    }
+}
+
+fn shift_row(src: &[u64], dst: &mut [u64], dx: i32) {
+    let n = src.len() as i64;
+    let get = |j: i64| if j >= 0 && j < n { src[j as usize] } else { 0 };
+    if dx >= 0 {
+        let (q, s) = ((dx / 64) as i64, (dx % 64) as u32);
+        for k in 0..n {
+            let lo = get(k - q) << s;
+            let hi = if s > 0 { get(k - q - 1) >> (64 - s) } else { 0 };
+            dst[k as usize] = lo | hi;
+        }
+    } else {
+        let e = -dx;
+        let (q, s) = ((e / 64) as i64, (e % 64) as u32);
+        for k in 0..n {
+            let lo = get(k + q) >> s;
+            let hi = if s > 0 { get(k + q + 1) << (64 - s) } else { 0 };
+            dst[k as usize] = lo | hi;
+        }
+    }
+}
+
+/// Rectangle in rows and words, for region-restricted matching.
+#[derive(Clone, Copy)]
+struct Region {
+    y0: usize,
+    y1: usize,
+    k0: usize,
+    k1: usize,
+}
+
+/// Fine search: best (dx, dy) within `radius` of `centre`, over `region` of
+/// the test. Returns (dx, dy, mismatch fraction).
+fn fine_search(
+    r: &Bits,
+    t: &Bits,
+    region: Region,
+    centre: (i32, i32),
+    radius: i32,
+    max_shift: i32,
+) -> (i32, i32, f64) {
+    let mut best = (centre.0, centre.1, f64::INFINITY);
+    for dx in centre.0 - radius..=centre.0 + radius {
+        if dx.abs() > max_shift {
+            continue;
+        }
+        let (rs, valid) = r.shifted_x(dx);
+        for dy in centre.1 - radius..=centre.1 + radius {
+            if dy.abs() > max_shift {
+                continue;
+            }
+            let (mut miss, mut n) = (0u64, 0u64);
+            for y in region.y0..region.y1 {
+                let sy = y as i64 - dy as i64;
+                if sy < 0 || sy as usize >= r.h {
+                    continue;
+                }
+                let trow = &t.words[y * t.wpr..];
+                let rrow = &rs[sy as usize * r.wpr..];
+                for k in region.k0..region.k1 {
+                    miss += ((trow[k] ^ rrow[k]) & valid[k]).count_ones() as u64;
+                    n += valid[k].count_ones() as u64;
+                }
+            }
+            if n == 0 {
+                continue;
+            }
+            // Tiny preference for small shifts breaks ties on blank regions.
+            let score = miss as f64 / n as f64 + 1e-9 * (dx.abs() + dy.abs()) as f64;
+            if score < best.2 {
+                best = (dx, dy, score);
+            }
+        }
+    }
+    best
+}
+
+/// `f x f` block sums (f <= 15 so a sum fits in a byte for 0/1 masks).
+/// Column pairs/quads are summed with plain indexed loops, which the
+/// compiler vectorises (iterator `chunks().sum()` did not).
+fn block_sums(m: &Mask, f: usize) -> (usize, usize, Vec<u8>) {
+    let (w, h) = (m.width as usize, m.height as usize);
+    let (cw, ch) = (w / f, h / f);
+    let mut out = vec![0u8; cw * ch];
+    for y in 0..ch * f {
+        let row = &m.data[y * w..y * w + cw * f];
+        let orow = &mut out[(y / f) * cw..(y / f + 1) * cw];
+        match f {
+            2 => {
+                for cx in 0..cw {
+                    orow[cx] += row[2 * cx] + row[2 * cx + 1];
+                }
+            }
+            4 => {
+                for cx in 0..cw {
+                    orow[cx] += row[4 * cx] + row[4 * cx + 1] + row[4 * cx + 2] + row[4 * cx + 3];
+                }
+            }
+            _ => {
+                for (cx, chunk) in row.chunks_exact(f).enumerate() {
+                    orow[cx] += chunk.iter().sum::<u8>();
+                }
+            }
+        }
+    }
+    (cw, ch, out)
+}
+
+fn coarse_search(r: &[u8], t: &[u8], cw: usize, ch: usize, k: i32) -> (i32, i32) {
+    let mut best = (0, 0, f64::INFINITY);
+    for dy in -k..=k {
+        for dx in -k..=k {
+            // test(p) vs ref(p - d)
+            let (x0, x1) = ((dx.max(0)) as usize, (cw as i32 + dx.min(0)) as usize);
+            let (y0, y1) = ((dy.max(0)) as usize, (ch as i32 + dy.min(0)) as usize);
+            if x1 <= x0 || y1 <= y0 {
+                continue;
+            }
+            let mut sad = 0u64;
+            for y in y0..y1 {
+                let sy = (y as i32 - dy) as usize;
+                let tr = &t[y * cw + x0..y * cw + x1];
+                let rr =
+                    &r[sy * cw + (x0 as i32 - dx) as usize..sy * cw + (x1 as i32 - dx) as usize];
+                sad += tr
+                    .iter()
+                    .zip(rr)
+                    .map(|(&a, &b)| (a as i32 - b as i32).unsigned_abs())
+                    .sum::<u32>() as u64;
+            }
+            let score =
+                sad as f64 / ((x1 - x0) * (y1 - y0)) as f64 + 1e-9 * (dx.abs() + dy.abs()) as f64;
+            if score < best.2 {
+                best = (dx, dy, score);
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
+/// Estimate the alignment of `test` relative to `reference` (both material
+/// masks of the same size).
+pub fn estimate(reference: &Mask, test: &Mask, p: &AlignParams) -> Alignment {
+    estimate_checked(reference, test, p).0
+}
+
+/// As `estimate`, also telling whether the four quadrants agreed with the
+/// global translation within 1 px (then the pair is explained by one
+/// translation and no local field is needed). `false` when not checked.
+pub fn estimate_checked(reference: &Mask, test: &Mask, p: &AlignParams) -> (Alignment, bool) {
+    let mut uniform = false;
+    let a = estimate_inner(reference, test, p, &mut uniform);
+    (a, uniform)
+}
+
+fn estimate_inner(reference: &Mask, test: &Mask, p: &AlignParams, uniform: &mut bool) -> Alignment {
+    if p.mode == AlignMode::None {
+        return Alignment::default();
+    }
+    assert_eq!(
+        (reference.width, reference.height),
+        (test.width, test.height)
+    );
+    const F: usize = 4;
+    let max_shift = p.max_shift as i32;
+    let (cw, ch, rc) = block_sums(reference, F);
+    let (_, _, tc) = block_sums(test, F);
+    let k = (max_shift + F as i32 - 1) / F as i32;
+    let (cdx, cdy) = if cw > 2 * k as usize && ch > 2 * k as usize {
+        coarse_search(&rc, &tc, cw, ch, k)
+    } else {
+        (0, 0)
+    };
+    let rb = Bits::from_mask(reference);
+    let tb = Bits::from_mask(test);
+    let full = Region {
+        y0: 0,
+        y1: rb.h,
+        k0: 0,
+        k1: rb.wpr,
+    };
+    let (dx, dy, s0) = fine_search(
+        &rb,
+        &tb,
+        full,
+        (cdx * F as i32, cdy * F as i32),
+        2,
+        max_shift,
+    );
+    let translation = Alignment {
+        dx: dx as f32,
+        dy: dy as f32,
+        angle_degrees: 0.0,
+    };
+    if p.mode == AlignMode::Translate || p.max_angle_degrees <= 0.0 {
+        return translation;
+    }
+    // Quadrant check.
+    let quads = quadrants(&rb);
+    let textured: Vec<Region> = quads
+        .iter()
+        .copied()
+        .filter(|q| textured(&tb, *q))
+        .collect();
+    if textured.len() < 3 {
+        return translation; // not enough structure to see a rotation
+    }
+    let mut agree = true;
+    for q in &textured {
+        let (qx, qy, _) = fine_search(&rb, &tb, *q, (dx, dy), 2, max_shift + 2);
+        if (qx - dx).abs() > 1 || (qy - dy).abs() > 1 {
+            agree = false;
+            break;
+        }
+    }
+    if agree {
+        *uniform = true;
+        return translation;
+    }
+    // Rotation suspected. Everything below runs on the 4x4 block sums
+    // (1/16 of the pixels): quadrant shifts over the whole rotation range,
+    // a least-squares small-angle fit, then a 0.1 deg scan around it. The
+    // coarse angle is good to ~0.1-0.2 deg (< 1 px at the quadrant
+    // centres); the residual is left to the local displacement field.
+    let (cxm, cym) = (cw as f64 / 2.0, ch as f64 / 2.0);
+    let reach_px = ((cxm * cxm + cym * cym).sqrt() * F as f64 / 2.0
+        * (p.max_angle_degrees as f64).to_radians().tan())
+    .ceil() as i32;
+    let kq = reach_px / F as i32 + 2;
+    let (gx, gy) = (
+        (dx as f64 / F as f64).round() as i32,
+        (dy as f64 / F as f64).round() as i32,
+    );
+    let mut pts = Vec::new();
+    for (qx0, qy0, qx1, qy1) in [
+        (0, 0, cw / 2, ch / 2),
+        (cw / 2, 0, cw, ch / 2),
+        (0, ch / 2, cw / 2, ch),
+        (cw / 2, ch / 2, cw, ch),
+    ] {
+        let tq: f64 = (qy0..qy1)
+            .map(|y| {
+                tc[y * cw + qx0..y * cw + qx1]
+                    .iter()
+                    .map(|&v| v as f64)
+                    .sum::<f64>()
+            })
+            .sum();
+        let frac = tq / (16.0 * ((qx1 - qx0) * (qy1 - qy0)) as f64);
+        if !(0.01..0.99).contains(&frac) {
+            continue;
+        }
+        let (sx, sy, _) =
+            coarse_search_region(&rc, &tc, cw, ch, (qx0, qy0, qx1, qy1), (gx, gy), kq);
+        let px = (qx0 + qx1) as f64 / 2.0 - cxm;
+        let py = (qy0 + qy1) as f64 / 2.0 - cym;
+        pts.push((px, py, sx as f64, sy as f64));
+    }
+    if pts.len() < 3 {
+        return translation;
+    }
+    let n = pts.len() as f64;
+    let (mx, my) = (
+        pts.iter().map(|p| p.2).sum::<f64>() / n,
+        pts.iter().map(|p| p.3).sum::<f64>() / n,
+    );
+    let (mut num, mut den) = (0.0, 0.0);
+    for &(px, py, qx, qy) in &pts {
+        // small angle: displacement = t + theta * (-py, px)
+        num += -py * (qx - mx) + px * (qy - my);
+        den += px * px + py * py;
+    }
+    let theta0 = (num / den)
+        .to_degrees()
+        .clamp(-(p.max_angle_degrees as f64), p.max_angle_degrees as f64);
+    if theta0.abs() < 0.3 {
+        return translation;
+    }
+    // theta0 comes from shifts quantised to 4 px at ~450 px baselines, so
+    // it is only good to ~0.5 deg: scan +-1 deg around it in 0.1 deg steps
+    // on the block sums, then polish +-0.05 deg at full resolution.
+    let cmask = Mask {
+        width: cw as u32,
+        height: ch as u32,
+        data: rc.clone(),
+    };
+    let mut best = (theta0, gx, gy, f64::INFINITY);
+    for k in -10..=10 {
+        let th = theta0 + 0.1 * k as f64;
+        if th.abs() > p.max_angle_degrees as f64 {
+            continue;
+        }
+        let rot = warp_mask(
+            &cmask,
+            &Alignment {
+                dx: 0.0,
+                dy: 0.0,
+                angle_degrees: th as f32,
+            },
+            0,
+        );
+        let (sx, sy, sc) = coarse_search_region(
+            &rot.data,
+            &tc,
+            cw,
+            ch,
+            (0, 0, cw, ch),
+            (mx.round() as i32, my.round() as i32),
+            1,
+        );
+        if sc < best.3 {
+            best = (th, sx, sy, sc);
+        }
+    }
+    let mut fine_best = (translation, s0);
+    for k in -1..=1 {
+        let th = best.0 + 0.05 * k as f64;
+        let rot = warp_mask(
+            reference,
+            &Alignment {
+                dx: 0.0,
+                dy: 0.0,
+                angle_degrees: th as f32,
+            },
+            0,
+        );
+        let rotb = Bits::from_mask(&rot);
+        let (rdx, rdy, s) = fine_search(
+            &rotb,
+            &tb,
+            full,
+            (best.1 * F as i32, best.2 * F as i32),
+            3,
+            max_shift,
+        );
+        if s < fine_best.1 {
+            fine_best = (
+                Alignment {
+                    dx: rdx as f32,
+                    dy: rdy as f32,
+                    angle_degrees: th as f32,
+                },
+                s,
+            );
+        }
+    }
+    // The quadrants already disagreed with a pure translation, so any
+    // rotation that lowers the full-resolution mismatch is taken.
+    fine_best.0
+}
+
+/// Coarse SAD search restricted to a region `(x0, y0, x1, y1)` of the test
+/// block-sum image, over `centre +- k`. Returns (dx, dy, mean abs diff).
+fn coarse_search_region(
+    r: &[u8],
+    t: &[u8],
+    cw: usize,
+    ch: usize,
+    reg: (usize, usize, usize, usize),
+    centre: (i32, i32),
+    k: i32,
+) -> (i32, i32, f64) {
+    let mut best = (centre.0, centre.1, f64::INFINITY);
+    for dy in centre.1 - k..=centre.1 + k {
+        for dx in centre.0 - k..=centre.0 + k {
+            let x0 = reg.0.max(dx.max(0) as usize);
+            let x1 = (reg.2 as i64).min(cw as i64 + dx.min(0) as i64).max(0) as usize;
+            let y0 = reg.1.max(dy.max(0) as usize);
+            let y1 = (reg.3 as i64).min(ch as i64 + dy.min(0) as i64).max(0) as usize;
+            if x1 <= x0 + 4 || y1 <= y0 + 4 {
+                continue;
+            }
+            let mut sad = 0u64;
+            for y in y0..y1 {
+                let sy = (y as i32 - dy) as usize;
+                let tr = &t[y * cw + x0..y * cw + x1];
+                let sx0 = (x0 as i32 - dx) as usize;
+                let rr = &r[sy * cw + sx0..sy * cw + sx0 + (x1 - x0)];
+                sad += tr
+                    .iter()
+                    .zip(rr)
+                    .map(|(&a, &b)| (a as i32 - b as i32).unsigned_abs())
+                    .sum::<u32>() as u64;
+            }
+            let score = sad as f64 / ((x1 - x0) * (y1 - y0)) as f64
+                + 1e-9 * ((dx - centre.0).abs() + (dy - centre.1).abs()) as f64;
+            if score < best.2 {
+                best = (dx, dy, score);
+            }
+        }
+    }
+    best
+}
+
+fn quadrants(b: &Bits) -> [Region; 4] {
+    let (hy, hk) = (b.h / 2, b.wpr.div_ceil(2));
+    [
+        Region {
+            y0: 0,
+            y1: hy,
+            k0: 0,
+            k1: hk,
+        },
+        Region {
+            y0: 0,
+            y1: hy,
+            k0: hk,
+            k1: b.wpr,
+        },
+        Region {
+            y0: hy,
+            y1: b.h,
+            k0: 0,
+            k1: hk,
+        },
+        Region {
+            y0: hy,
+            y1: b.h,
+            k0: hk,
+            k1: b.wpr,
+        },
+    ]
+}
+
+/// A region can locate itself only if it has material edges in both
+/// directions; we require 1-99 % material as a cheap proxy.
+fn textured(b: &Bits, q: Region) -> bool {
+    let mut ones = 0u64;
+    for y in q.y0..q.y1 {
+        for k in q.k0..q.k1 {
+            ones += b.words[y * b.wpr + k].count_ones() as u64;
+        }
+    }
+    let n = ((q.y1 - q.y0) * ((q.k1 * 64).min(b.w) - q.k0 * 64)) as f64;
+    let f = ones as f64 / n;
+    f > 0.01 && f < 0.99
+}
+
+/// Warp `m` (a reference-frame mask) into the test frame with nearest
+/// neighbour sampling; pixels with no source get `fill`.
+pub fn warp_mask(m: &Mask, a: &Alignment, fill: u8) -> Mask {
+    let (w, h) = (m.width as usize, m.height as usize);
+    let mut out = Mask::new(m.width, m.height);
+    if a.angle_degrees == 0.0 && a.dx.fract() == 0.0 && a.dy.fract() == 0.0 {
+        // Integer translation: row copies.
+        let (dx, dy) = (a.dx as i64, a.dy as i64);
+        for y in 0..h as i64 {
+            let orow = &mut out.data[y as usize * w..(y as usize + 1) * w];
+            let sy = y - dy;
+            if sy < 0 || sy >= h as i64 {
+                orow.fill(fill);
+                continue;
+            }
+            let srow = &m.data[sy as usize * w..(sy as usize + 1) * w];
+            for x in 0..w as i64 {
+                let sx = x - dx;
+                orow[x as usize] = if sx >= 0 && sx < w as i64 {
+                    srow[sx as usize]
+                } else {
+                    fill
+                };
+            }
+        }
+        return out;
+    }
+    let th = (a.angle_degrees as f64).to_radians();
+    let (c, s) = (th.cos(), th.sin());
+    let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
+    for y in 0..h {
+        // q = c + R(-th) (p - d - c); R(-th) = [[c, s], [-s, c]]
+        let vy = y as f64 - a.dy as f64 - cy;
+        let vx0 = -(a.dx as f64) - cx;
+        let mut qx = cx + c * vx0 + s * vy;
+        let mut qy = cy - s * vx0 + c * vy;
+        let row = &mut out.data[y * w..(y + 1) * w];
+        for o in row.iter_mut() {
+            let (ix, iy) = (qx.round(), qy.round());
+            *o = if ix >= 0.0 && iy >= 0.0 && (ix as usize) < w && (iy as usize) < h {
+                m.data[iy as usize * w + ix as usize]
+            } else {
+                fill
+            };
+            qx += c;
+            qy -= s;
+        }
+    }
+    out
+}
+
+/// Reference mask in the test frame plus the validity mask (1 where the
+/// reference covers the pixel). Uncovered pixels are copied from the test so
+/// they produce no differences and no artificial edges.
+pub fn warp_reference(reference: &Mask, test: &Mask, a: &Alignment) -> (Mask, Mask) {
+    let ones = Mask {
+        width: reference.width,
+        height: reference.height,
+        data: vec![1; reference.data.len()],
+    };
+    let valid = warp_mask(&ones, a, 0);
+    let mut r = warp_mask(reference, a, 0);
+    for ((rv, &v), &t) in r.data.iter_mut().zip(&valid.data).zip(&test.data) {
+        if v == 0 {
+            *rv = t;
+        }
+    }
+    (r, valid)
+}
+
+/// The reference, and its don't-care pixels, carried into the test's frame.
+pub struct Registration {
+    /// The reference mask in the test frame.
+    pub reference: Mask,
+    /// Test pixels the warped reference covers; `None` when it covers all.
+    pub valid: Option<Mask>,
+    /// The don't-care pixels in the test frame, if any.
+    pub ignored: Option<Mask>,
+    /// The global motion.
+    pub alignment: Alignment,
+}
+
+/// Residual field: 64 px nodes, each searched over one tile around it within
+/// +-6 px. DeepPCB pairs drift non-uniformly by up to ~5 px (scale-like, and
+/// at scanner seams), which no rigid model removes.
+const FIELD_TILE: usize = 64;
+const FIELD_RANGE: i32 = 6;
+const FIELD_WINDOW: usize = 1;
+
+/// Global alignment (per `p.mode`), then, unless the mode is `None`, the
+/// residual displacement field; `ignored` follows the same warps.
+pub fn register(
+    reference: &Mask,
+    ignored: Option<&Mask>,
+    test: &Mask,
+    p: &AlignParams,
+) -> Registration {
+    let alignment = estimate(reference, test, p);
+    let moved = alignment != Alignment::default();
+    let (mut warped, mut valid) = if moved {
+        let (warped, valid) = warp_reference(reference, test, &alignment);
+        (warped, Some(valid))
+    } else {
+        (reference.clone(), None)
+    };
+    let mut ignored = ignored.map(|m| {
+        if moved {
+            warp_mask(m, &alignment, 0)
+        } else {
+            m.clone()
+        }
+    });
+    if p.mode != AlignMode::None {
+        let field = estimate_field_win(&warped, test, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
+        if field.max_abs() >= 0.5 {
+            let covered = valid.take().unwrap_or_else(|| Mask {
+                width: reference.width,
+                height: reference.height,
+                data: vec![1; reference.data.len()],
+            });
+            let covered = warp_field(&covered, &field, 0);
+            let mut moved_reference = warp_field(&warped, &field, 0);
+            // Uncovered pixels take the test's value: no difference is
+            // claimed where the reference has no data.
+            for ((rv, &cv), &tv) in moved_reference
+                .data
+                .iter_mut()
+                .zip(&covered.data)
+                .zip(&test.data)
+            {
+                if cv == 0 {
+                    *rv = tv;
+                }
+            }
+            warped = moved_reference;
+            valid = Some(covered);
+            ignored = ignored.map(|m| warp_field(&m, &field, 0));
+        }
+    }
+    Registration {
+        reference: warped,
+        valid,
+        ignored,
+        alignment,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(w: u32, h: u32, ox: i32, oy: i32) -> Mask {
+        let mut m = Mask::new(w, h);
+        for y in 0..h as i32 {
+            for x in 0..w as i32 {
+                let (u, v) = (x - ox, y - oy);
+                let on = ((u / 13 + v / 17) % 3 == 0) ^ ((u * u + v * v) % 97 < 20);
+                m.data[(y * w as i32 + x) as usize] = on as u8;
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn finds_translation() {
+        let r = pattern(256, 200, 0, 0);
+        let t = pattern(256, 200, 7, -5);
+        let a = estimate(
+            &r,
+            &t,
+            &AlignParams {
+                mode: AlignMode::Translate,
+                ..Default::default()
+            },
+        );
+        assert_eq!((a.dx, a.dy), (7.0, -5.0));
+    }
+
+    #[test]
+    fn shift_row_roundtrip() {
+        let src = [0x8000_0000_0000_0001u64, 0x1];
+        let mut dst = [0u64; 2];
+        shift_row(&src, &mut dst, 1);
+        assert_eq!(dst, [0x2, 0x3]);
+        shift_row(&src, &mut dst, -1);
+        assert_eq!(dst, [0x4000_0000_0000_0000 | (1u64 << 63), 0]);
+    }
+}
+
+/// Residual displacement field on a grid of tiles, applied after the global
+/// alignment: `test(p) ~ ref_global(p - d(p))`, `d` bilinear between tile
+/// centres.
+///
+/// Why: DeepPCB pairs (e.g. group20085, group50600) are not related by one
+/// rigid motion: local displacements vary by up to ~5 px across the board
+/// (scale/perspective-like drift of the scanner). No global model removes
+/// that, and a tolerance large enough to absorb it would also swallow real
+/// 3-5 px defects. Tiles of 128 px contain many edges in both directions on
+/// a PCB, so each tile's shift is well determined; the defects themselves
+/// cover a small fraction of a tile and do not move its XOR minimum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DisplacementField {
+    pub nx: usize,
+    pub ny: usize,
+    /// Tile size in px (tiles are `tile x tile`, the last ones may be smaller).
+    pub tile: usize,
+    pub width: usize,
+    pub height: usize,
+    /// Displacement at tile centres, row-major `ny x nx`.
+    pub dx: Vec<f32>,
+    pub dy: Vec<f32>,
+}
+
+impl DisplacementField {
+    pub fn max_abs(&self) -> f32 {
+        self.dx
+            .iter()
+            .chain(&self.dy)
+            .fold(0f32, |a, &b| a.max(b.abs()))
+    }
+
+    fn centre(&self, i: usize, n: usize, len: usize) -> f32 {
+        let a = i * self.tile;
+        let b = ((i + 1) * self.tile).min(len);
+        let _ = n;
+        (a + b) as f32 / 2.0 - 0.5
+    }
+
+    /// Bilinear interpolation (constant extrapolation beyond the outer
+    /// centres).
+    pub fn at(&self, x: f32, y: f32) -> (f32, f32) {
+        let (ix, fx) = self.locate(x, self.nx, self.width);
+        let (iy, fy) = self.locate(y, self.ny, self.height);
+        let ix1 = (ix + 1).min(self.nx - 1);
+        let iy1 = (iy + 1).min(self.ny - 1);
+        let g = |v: &Vec<f32>| {
+            let a = v[iy * self.nx + ix] * (1.0 - fx) + v[iy * self.nx + ix1] * fx;
+            let b = v[iy1 * self.nx + ix] * (1.0 - fx) + v[iy1 * self.nx + ix1] * fx;
+            a * (1.0 - fy) + b * fy
+        };
+        (g(&self.dx), g(&self.dy))
+    }
+
+    fn locate(&self, v: f32, n: usize, len: usize) -> (usize, f32) {
+        if n == 1 || v <= self.centre(0, n, len) {
+            return (0, 0.0);
+        }
+        for i in 0..n - 1 {
+            let (a, b) = (self.centre(i, n, len), self.centre(i + 1, n, len));
+            if v <= b {
+                return (i, (v - a) / (b - a));
+            }
+        }
+        (n - 1, 0.0)
+    }
+}
+
+/// Estimate the residual field between `reference` (already globally
+/// aligned, test frame) and `test`: per-tile exhaustive XOR search within
+/// `+-range` px, with sub-pixel parabola refinement. Tiles whose cost
+/// surface is flat along an axis (no edges across that axis, or blank)
+/// take that component from the median of the determined tiles.
+pub fn estimate_field(reference: &Mask, test: &Mask, tile: usize, range: i32) -> DisplacementField {
+    estimate_field_win(reference, test, tile, range, 0)
+}
+
+/// As `estimate_field`, with each node's cost summed over the cells within
+/// `win` cells (Chebyshev) of it: nodes stay `tile` apart, but each is
+/// estimated from a `(2 win + 1) tile` window, which resolves the aperture
+/// problem of cells crossed by parallel traces only.
+pub fn estimate_field_win(
+    reference: &Mask,
+    test: &Mask,
+    tile: usize,
+    range: i32,
+    win: usize,
+) -> DisplacementField {
+    // Coarse-to-fine in the search range: most pairs are within +-2 px of
+    // the global alignment everywhere, and a 5x5 search is 7x cheaper than
+    // 13x13. Only when some node's optimum lies on the +-2 border is the
+    // full range searched.
+    if range > 2 {
+        // +-2 px = +-1 block at half resolution.
+        let (f, border) = field_search(reference, test, tile, 2, win);
+        if !border {
+            return f;
+        }
+    }
+    field_search(reference, test, tile, range, win).0
+}
+
+fn field_search(
+    reference: &Mask,
+    test: &Mask,
+    tile: usize,
+    range: i32,
+    win: usize,
+) -> (DisplacementField, bool) {
+    // Costs are computed on 2x2 block sums (0..4 per block): a quarter of
+    // the pixels and half the shifts per axis, and the block sums keep
+    // enough partial-coverage information for the sub-pixel parabola to
+    // recover ~0.5 px precision. Shifts are in half-resolution units here.
+    const S: usize = 2;
+    let (w, h) = (reference.width as usize, reference.height as usize);
+    let tile = tile.max(64) / 64 * 64;
+    let (cw, ch, rc) = block_sums(reference, S);
+    let (_, _, tc) = block_sums(test, S);
+    let ctile = tile / S;
+    let nx = w.div_ceil(tile);
+    let ny = h.div_ceil(tile);
+    let crange = (range + S as i32 - 1) / S as i32;
+    let side = (2 * crange + 1) as usize;
+    let ss = side * side;
+    let mut ccost = vec![0u32; nx * ny * ss];
+    let mut ccnt = vec![0u32; nx * ny * ss];
+    for dyi in 0..side {
+        let dy = dyi as i32 - crange;
+        for dxi in 0..side {
+            let dx = dxi as i32 - crange;
+            let (x0, x1) = (dx.max(0) as usize, (cw as i32 + dx.min(0)) as usize);
+            let (y0, y1) = (dy.max(0) as usize, (ch as i32 + dy.min(0)) as usize);
+            for y in y0..y1 {
+                let sy = (y as i32 - dy) as usize;
+                let ty = (y / ctile).min(ny - 1);
+                let trow = &tc[y * cw..(y + 1) * cw];
+                let rrow = &rc[sy * cw..(sy + 1) * cw];
+                for tx in 0..nx {
+                    let (a, b) = ((tx * ctile).max(x0), ((tx + 1) * ctile).min(x1));
+                    if a >= b {
+                        continue;
+                    }
+                    let sa = (a as i32 - dx) as usize;
+                    let sad: u32 = trow[a..b]
+                        .iter()
+                        .zip(&rrow[sa..sa + (b - a)])
+                        .map(|(&p, &q)| (p as i16 - q as i16).unsigned_abs() as u32)
+                        .sum();
+                    let idx = (ty * nx + tx) * ss + dyi * side + dxi;
+                    ccost[idx] += sad;
+                    ccnt[idx] += (b - a) as u32;
+                }
+            }
+        }
+    }
+    let range = crange;
+    let scale = S as f32;
+    let n = nx * ny;
+    let mut cost = vec![0u32; n * ss];
+    let mut cnt = vec![0u32; n * ss];
+    for ty in 0..ny {
+        for tx in 0..nx {
+            let t = ty * nx + tx;
+            for cy in ty.saturating_sub(win)..(ty + win + 1).min(ny) {
+                for cx in tx.saturating_sub(win)..(tx + win + 1).min(nx) {
+                    let c = cy * nx + cx;
+                    for i in 0..ss {
+                        cost[t * ss + i] += ccost[c * ss + i];
+                        cnt[t * ss + i] += ccnt[c * ss + i];
+                    }
+                }
+            }
+        }
+    }
+    // Node choice. A window crossed only by parallel traces has a *valley*
+    // of equally good shifts along the traces (aperture problem); taking the
+    // raw argmin there wanders along the valley by several px and makes the
+    // interpolated field wrong next to it. So each node takes, among the
+    // shifts whose cost is within `0.3 x (steepest unit-step increase)` of
+    // its minimum, the one closest to a prior: first 0 (the global
+    // alignment), then the median of its 3x3 neighbourhood. Blank windows
+    // (flat cost) thus inherit their neighbours' displacement.
+    let pick = |t: usize, prior: (f32, f32)| -> (f32, f32) {
+        let c = |dyi: usize, dxi: usize| {
+            let i = (t * side + dyi) * side + dxi;
+            if cnt[i] == 0 {
+                f64::INFINITY
+            } else {
+                cost[i] as f64 / cnt[i] as f64
+            }
+        };
+        let (mut bx, mut by, mut bc) = (range as usize, range as usize, f64::INFINITY);
+        for dyi in 0..side {
+            for dxi in 0..side {
+                if c(dyi, dxi) < bc {
+                    (bx, by, bc) = (dxi, dyi, c(dyi, dxi));
+                }
+            }
+        }
+        let mut steep = 0f64;
+        for (ox, oy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
+            let (x, y) = (bx as i32 + ox, by as i32 + oy);
+            if x >= 0 && y >= 0 && (x as usize) < side && (y as usize) < side {
+                steep = steep.max(c(y as usize, x as usize) - bc);
+            }
+        }
+        let eps = 0.3 * steep;
+        let (mut px, mut py, mut pd) = (bx, by, f32::INFINITY);
+        for dyi in 0..side {
+            for dxi in 0..side {
+                if c(dyi, dxi) <= bc + eps {
+                    let (vx, vy) = (
+                        (dxi as f32 - range as f32) * scale,
+                        (dyi as f32 - range as f32) * scale,
+                    );
+                    let d = (vx - prior.0).powi(2) + (vy - prior.1).powi(2);
+                    if d < pd {
+                        (px, py, pd) = (dxi, dyi, d);
+                    }
+                }
+            }
+        }
+        // Sub-pixel: parabola per axis when both neighbours exist and the
+        // axis is curved.
+        let sub = |b: usize, f: &dyn Fn(usize) -> f64| -> f32 {
+            if b == 0 || b + 1 == side {
+                return 0.0;
+            }
+            let (l, m, r) = (f(b - 1), f(b), f(b + 1));
+            let den = l - 2.0 * m + r;
+            if den > 1e-4 {
+                (0.5 * (l - r) / den).clamp(-0.5, 0.5) as f32
+            } else {
+                0.0
+            }
+        };
+        let ox = sub(px, &|i| c(py, i));
+        let oy = sub(py, &|i| c(i, px));
+        (
+            (px as f32 - range as f32 + ox) * scale,
+            (py as f32 - range as f32 + oy) * scale,
+        )
+    };
+    let first: Vec<(f32, f32)> = (0..n).map(|t| pick(t, (0.0, 0.0))).collect();
+    // Does any node's unconstrained optimum sit on the search border?
+    let border = (0..n).any(|t| {
+        let mut best = (0usize, u32::MAX, 1u32);
+        for i in 0..ss {
+            let (c, k) = (cost[t * ss + i], cnt[t * ss + i].max(1));
+            if (c as u64) * (best.2 as u64) < (best.1 as u64) * (k as u64) {
+                best = (i, c, k);
+            }
+        }
+        let (bx, by) = (best.0 % side, best.0 / side);
+        bx == 0 || by == 0 || bx + 1 == side || by + 1 == side
+    });
+    let mut dxs = vec![0f32; n];
+    let mut dys = vec![0f32; n];
+    for ty in 0..ny {
+        for tx in 0..nx {
+            let (mut xs, mut ys) = (Vec::new(), Vec::new());
+            for cy in ty.saturating_sub(1)..(ty + 2).min(ny) {
+                for cx in tx.saturating_sub(1)..(tx + 2).min(nx) {
+                    xs.push(first[cy * nx + cx].0);
+                    ys.push(first[cy * nx + cx].1);
+                }
+            }
+            xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            ys.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let prior = (xs[xs.len() / 2], ys[ys.len() / 2]);
+            let t = ty * nx + tx;
+            let (x, y) = pick(t, prior);
+            dxs[t] = x;
+            dys[t] = y;
+        }
+    }
+    (
+        DisplacementField {
+            nx,
+            ny,
+            tile,
+            width: w,
+            height: h,
+            dx: dxs,
+            dy: dys,
+        },
+        border,
+    )
+}
+
+/// Apply a residual field: `out(p) = m(p - d(p))` (nearest neighbour);
+/// pixels with no source get `fill`. The field is evaluated once per 8x8
+/// block and rounded (it changes by ~0.1 px over 8 px on real data), so the
+/// per-pixel work is a row copy.
+pub fn warp_field(m: &Mask, f: &DisplacementField, fill: u8) -> Mask {
+    const B: usize = 8;
+    let (w, h) = (m.width as usize, m.height as usize);
+    let mut out = Mask::new(m.width, m.height);
+    for by in (0..h).step_by(B) {
+        for bx in (0..w).step_by(B) {
+            let (x1, y1) = ((bx + B).min(w), (by + B).min(h));
+            let (dx, dy) = f.at((bx + x1) as f32 / 2.0 - 0.5, (by + y1) as f32 / 2.0 - 0.5);
+            let (dx, dy) = (dx.round() as i64, dy.round() as i64);
+            for y in by..y1 {
+                let sy = y as i64 - dy;
+                let orow = &mut out.data[y * w + bx..y * w + x1];
+                if sy < 0 || sy >= h as i64 {
+                    orow.fill(fill);
+                    continue;
+                }
+                let sx0 = bx as i64 - dx;
+                if sx0 >= 0 && sx0 + (x1 - bx) as i64 <= w as i64 {
+                    let s0 = sy as usize * w + sx0 as usize;
+                    orow.copy_from_slice(&m.data[s0..s0 + (x1 - bx)]);
+                } else {
+                    for (i, o) in orow.iter_mut().enumerate() {
+                        let sx = sx0 + i as i64;
+                        *o = if sx >= 0 && sx < w as i64 {
+                            m.data[sy as usize * w + sx as usize]
+                        } else {
+                            fill
+                        };
+                    }
+                }
+            }
+        }
+    }
+    out
+}

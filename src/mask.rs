@@ -1,0 +1,260 @@
+//! Byte mask shared by all stages.
+//!
+//! One byte per pixel, `0` = unset, `1` = set. Bytes (not bits, not `bool`)
+//! keep the hot loops branch-free and auto-vectorisable (`a & !b` on slices),
+//! and `to_gray` gives a 0/255 `GrayImage` for debugging output.
+
+use image::GrayImage;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mask {
+    pub width: u32,
+    pub height: u32,
+    /// Row-major, `0` or `1`.
+    pub data: Vec<u8>,
+}
+
+impl Mask {
+    pub fn new(width: u32, height: u32) -> Self {
+        Mask {
+            width,
+            height,
+            data: vec![0; width as usize * height as usize],
+        }
+    }
+
+    /// A mask with every pixel set.
+    pub fn filled(width: u32, height: u32) -> Self {
+        Mask {
+            width,
+            height,
+            data: vec![1; width as usize * height as usize],
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, x: u32, y: u32) -> bool {
+        self.data[y as usize * self.width as usize + x as usize] != 0
+    }
+
+    pub fn count(&self) -> usize {
+        self.data.iter().map(|&v| v as usize).sum()
+    }
+
+    /// `self & !other`, element-wise.
+    pub fn and_not(&self, other: &Mask) -> Mask {
+        assert_eq!((self.width, self.height), (other.width, other.height));
+        let data = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(&a, &b)| a & !b & 1)
+            .collect();
+        Mask {
+            width: self.width,
+            height: self.height,
+            data,
+        }
+    }
+
+    /// `self & other`, element-wise.
+    pub fn and(&self, other: &Mask) -> Mask {
+        assert_eq!((self.width, self.height), (other.width, other.height));
+        let data = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(&a, &b)| a & b)
+            .collect();
+        Mask {
+            width: self.width,
+            height: self.height,
+            data,
+        }
+    }
+
+    /// 0/255 greyscale view, for debugging and overlays.
+    pub fn to_gray(&self) -> GrayImage {
+        GrayImage::from_raw(
+            self.width,
+            self.height,
+            self.data.iter().map(|&v| v * 255).collect(),
+        )
+        .expect("size matches")
+    }
+
+    /// Any non-zero pixel of `img` is set.
+    pub fn from_gray_nonzero(img: &GrayImage) -> Mask {
+        Mask {
+            width: img.width(),
+            height: img.height(),
+            data: img.as_raw().iter().map(|&v| (v != 0) as u8).collect(),
+        }
+    }
+}
+
+/// Pack up to 64 bytes (each 0 or 1) into a word, first byte in the LSB.
+/// Eight bytes at a time with a multiply that gathers the low bit of each
+/// byte into the top byte (bit i of the result = byte i).
+#[inline]
+pub fn pack64(chunk: &[u8]) -> u64 {
+    let mut v = 0u64;
+    let mut i = 0;
+    while i + 8 <= chunk.len() {
+        let x = u64::from_le_bytes(chunk[i..i + 8].try_into().unwrap()) & 0x0101_0101_0101_0101;
+        let b = x.wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        v |= b << i;
+        i += 8;
+    }
+    while i < chunk.len() {
+        v |= ((chunk[i] & 1) as u64) << i;
+        i += 1;
+    }
+    v
+}
+
+/// Bit-packed mask (64 px per word, LSB = leftmost), for the morphology and
+/// matching inner loops: a word operation handles 64 pixels.
+#[derive(Clone, Debug)]
+pub struct BitMask {
+    pub width: usize,
+    pub height: usize,
+    /// Words per row.
+    pub wpr: usize,
+    pub words: Vec<u64>,
+}
+
+impl BitMask {
+    pub fn from_mask(m: &Mask) -> BitMask {
+        let (w, h) = (m.width as usize, m.height as usize);
+        let wpr = w.div_ceil(64);
+        let mut words = vec![0u64; wpr * h];
+        for y in 0..h {
+            let row = &m.data[y * w..(y + 1) * w];
+            for (k, chunk) in row.chunks(64).enumerate() {
+                words[y * wpr + k] = crate::mask::pack64(chunk);
+            }
+        }
+        BitMask {
+            width: w,
+            height: h,
+            wpr,
+            words,
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, x: usize, y: usize) -> bool {
+        (self.words[y * self.wpr + x / 64] >> (x % 64)) & 1 != 0
+    }
+
+    /// Mask of valid bits in the last word of a row.
+    fn tail(&self) -> u64 {
+        let r = self.width % 64;
+        if r == 0 {
+            !0
+        } else {
+            (1u64 << r) - 1
+        }
+    }
+
+    pub fn not(&self) -> BitMask {
+        let tail = self.tail();
+        let mut out = self.clone();
+        for (i, v) in out.words.iter_mut().enumerate() {
+            *v = !*v;
+            if i % self.wpr == self.wpr - 1 {
+                *v &= tail;
+            }
+        }
+        out
+    }
+
+    /// Dilation by the Euclidean disk `{(i, j): i^2 + j^2 <= r^2}`.
+    /// Separable per row: horizontal dilations by every half-width the disk
+    /// needs, then an OR over the rows of the disk. Pixels outside the image
+    /// are unset.
+    pub fn dilate_disk(&self, r: f32) -> BitMask {
+        let ri = r.floor() as i64;
+        let (h, wpr) = (self.height, self.wpr);
+        let tail = self.tail();
+        // half-width per |dy|
+        let hw: Vec<usize> = (0..=ri)
+            .map(|dy| ((r * r - (dy * dy) as f32).max(0.0)).sqrt().floor() as usize)
+            .collect();
+        let maxw = hw[0];
+        // horiz[a] = row dilated by a (a = 0..=maxw)
+        let mut horiz: Vec<Vec<u64>> = vec![self.words.clone()];
+        for a in 1..=maxw {
+            let prev = &horiz[a - 1];
+            let mut cur = prev.clone();
+            for y in 0..h {
+                let row = &self.words[y * wpr..(y + 1) * wpr];
+                let out = &mut cur[y * wpr..(y + 1) * wpr];
+                // OR with the original shifted by +-a (dilation by a = by
+                // a-1 OR shifts by exactly a)
+                for k in 0..wpr {
+                    let s = a as u32;
+                    let left = (row[k] << s) | if k > 0 { row[k - 1] >> (64 - s) } else { 0 };
+                    let right = (row[k] >> s)
+                        | if k + 1 < wpr {
+                            row[k + 1] << (64 - s)
+                        } else {
+                            0
+                        };
+                    out[k] |= left | right;
+                }
+                out[wpr - 1] &= tail;
+            }
+            horiz.push(cur);
+        }
+        let mut out = vec![0u64; self.words.len()];
+        for y in 0..h as i64 {
+            let o = &mut out[y as usize * wpr..(y as usize + 1) * wpr];
+            for dy in -ri..=ri {
+                let sy = y + dy;
+                if sy < 0 || sy >= h as i64 {
+                    continue;
+                }
+                let src = &horiz[hw[dy.unsigned_abs() as usize]]
+                    [sy as usize * wpr..(sy as usize + 1) * wpr];
+                for k in 0..wpr {
+                    o[k] |= src[k];
+                }
+            }
+        }
+        BitMask {
+            width: self.width,
+            height: self.height,
+            wpr,
+            words: out,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack64_matches_naive() {
+        let bytes: Vec<u8> = (0..61u32)
+            .map(|i| ((i * 7 + i / 3) % 3 == 0) as u8)
+            .collect();
+        let naive = bytes
+            .iter()
+            .enumerate()
+            .fold(0u64, |a, (i, &b)| a | ((b as u64) << i));
+        assert_eq!(pack64(&bytes), naive);
+    }
+
+    #[test]
+    fn dilate_disk_radius_2() {
+        let mut m = Mask::new(130, 9);
+        m.data[4 * 130 + 64] = 1; // straddles a word boundary
+        let d = BitMask::from_mask(&m).dilate_disk(2.0);
+        let n: usize = d.words.iter().map(|w| w.count_ones() as usize).sum();
+        assert_eq!(n, 13);
+        assert!(d.get(62, 4) && d.get(66, 4) && d.get(63, 3) && !d.get(62, 3));
+    }
+}

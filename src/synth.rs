@@ -45,3 +45,71 @@ pub fn fill_disc(image: &mut GrayImage, cx: i64, cy: i64, radius: i64, value: u8
         }
     }
 }
+
+/// A circuit-board-like part on a `width` x `height` white image: ten
+/// separate horizontal traces 10 px wide, a pair of traces 6 px apart at the
+/// bottom (for thin shorts), round pads between the traces and a few
+/// diagonal stubs (texture for the rotation search). Needs at least 640x480.
+#[must_use]
+pub fn board(width: u32, height: u32) -> GrayImage {
+    let mut image = GrayImage::from_pixel(width, height, Luma([PAPER]));
+    for k in 0..8u32 {
+        // Each trace ends at a different x so no two rows look alike.
+        let y = 40 + 45 * k;
+        fill_rect(&mut image, 30 + 7 * k, y, 520 + 5 * k, 10, INK);
+    }
+    fill_rect(&mut image, 40, 420, 560, 8, INK);
+    fill_rect(&mut image, 40, 434, 560, 8, INK);
+    for j in 0..6i64 {
+        for k in 0..7i64 {
+            fill_disc(&mut image, 80 + 90 * j + 10 * k, 72 + 45 * k, 9, INK);
+        }
+    }
+    for s in 0..4i64 {
+        for t in 0..30i64 {
+            fill_disc(&mut image, 590 + t / 3, 40 + 90 * s + t, 3, INK);
+        }
+    }
+    image
+}
+
+/// `image` turned by `angle_degrees` about its centre and then moved by
+/// (`dx`, `dy`), bilinear, uncovered pixels `fill`: the motion that
+/// [`crate::Alignment`] describes, content at `q` moving to
+/// `R(angle) (q - c) + c + d`.
+#[must_use]
+pub fn move_and_turn(
+    image: &GrayImage,
+    dx: f64,
+    dy: f64,
+    angle_degrees: f64,
+    fill: u8,
+) -> GrayImage {
+    let (w, h) = image.dimensions();
+    let (cx, cy) = ((f64::from(w) - 1.0) / 2.0, (f64::from(h) - 1.0) / 2.0);
+    let (sin, cos) = angle_degrees.to_radians().sin_cos();
+    let sample = |x: f64, y: f64| -> f64 {
+        if x < 0.0 || y < 0.0 || x > f64::from(w - 1) || y > f64::from(h - 1) {
+            return f64::from(fill);
+        }
+        let (x0, y0) = (x.floor(), y.floor());
+        let (fx, fy) = (x - x0, y - y0);
+        let at = |xx: f64, yy: f64| {
+            f64::from(
+                image.get_pixel(
+                    xx.min(f64::from(w - 1)) as u32,
+                    yy.min(f64::from(h - 1)) as u32,
+                )[0],
+            )
+        };
+        at(x0, y0) * (1.0 - fx) * (1.0 - fy)
+            + at(x0 + 1.0, y0) * fx * (1.0 - fy)
+            + at(x0, y0 + 1.0) * (1.0 - fx) * fy
+            + at(x0 + 1.0, y0 + 1.0) * fx * fy
+    };
+    GrayImage::from_fn(w, h, |x, y| {
+        let (vx, vy) = (f64::from(x) - dx - cx, f64::from(y) - dy - cy);
+        let (sx, sy) = (cx + cos * vx + sin * vy, cy - sin * vx + cos * vy);
+        Luma([sample(sx, sy).round() as u8])
+    })
+}

@@ -26,44 +26,51 @@ const fn rect(x: u32, y: u32, width: u32, height: u32) -> Rect {
 }
 
 /// Draws one of each type (break, hole, notch on cuts; protrusion, island,
-/// bridge on flash) and returns what was drawn.
+/// bridge on flash), `grow` pixels larger than the smallest, and returns
+/// what was drawn.
 fn plant_all(image: &mut GrayImage) -> Vec<Planted> {
-    // A 3 px open across a 10 px trace.
-    fill_rect(image, 300, 130, 3, 10, PAPER);
-    // A pin-hole in a pad.
-    fill_disc(image, 290, 207, 3, PAPER);
+    plant_sized(image, 0)
+}
+
+fn plant_sized(image: &mut GrayImage, grow: u32) -> Vec<Planted> {
+    let g = grow;
+    // An open across a 10 px trace, 3 px wide and more.
+    fill_rect(image, 300, 130, 3 + g, 10, PAPER);
+    // A pin-hole in a pad (radius 3 or more).
+    fill_disc(image, 290, 207, 3 + i64::from(g / 2), PAPER);
     // A mouse-bite from a trace's top edge.
-    fill_disc(image, 440, 265, 4, PAPER);
+    fill_disc(image, 440, 265, 4 + i64::from(g / 2), PAPER);
     // A spur below a trace.
-    fill_rect(image, 200, 320, 4, 7, INK);
+    fill_rect(image, 200, 320, 4, 7 + g, INK);
     // Spurious copper in an empty area.
-    fill_rect(image, 300, 385, 6, 6, INK);
-    // A 2 px short across the 6 px gap between the bottom traces.
-    fill_rect(image, 250, 428, 2, 6, INK);
+    fill_rect(image, 300, 385, 6 + g, 6 + g, INK);
+    // A short across the 6 px gap between the bottom traces, 2 px wide and more.
+    fill_rect(image, 250, 428, 2 + g, 6, INK);
+    let (hole, bite) = (3 + g / 2, 4 + g / 2);
     vec![
         Planted {
             defect_type: DefectType::Break,
-            rect: rect(300, 130, 3, 10),
+            rect: rect(300, 130, 3 + g, 10),
         },
         Planted {
             defect_type: DefectType::Hole,
-            rect: rect(287, 204, 7, 7),
+            rect: rect(290 - hole, 207 - hole, 2 * hole + 1, 2 * hole + 1),
         },
         Planted {
             defect_type: DefectType::Notch,
-            rect: rect(436, 265, 9, 5),
+            rect: rect(440 - bite, 265, 2 * bite + 1, bite + 1),
         },
         Planted {
             defect_type: DefectType::Protrusion,
-            rect: rect(200, 320, 4, 7),
+            rect: rect(200, 320, 4, 7 + g),
         },
         Planted {
             defect_type: DefectType::Island,
-            rect: rect(300, 385, 6, 6),
+            rect: rect(300, 385, 6 + g, 6 + g),
         },
         Planted {
             defect_type: DefectType::Bridge,
-            rect: rect(250, 428, 2, 6),
+            rect: rect(250, 428, 2 + g, 6),
         },
     ]
 }
@@ -130,6 +137,70 @@ fn each_defect_type_is_found_with_its_type_and_box() {
         &run(gray(reference), gray(test), &Options::default()),
         &planted,
         "plain",
+    );
+}
+
+#[test]
+fn each_type_is_found_at_several_sizes_and_both_orientations() {
+    for grow in [0, 2, 4] {
+        let reference = board(640, 480);
+        let mut test = reference.clone();
+        let planted = plant_sized(&mut test, grow);
+        let what = format!("grown by {grow}");
+        assert_found_exactly(
+            &run(
+                gray(reference.clone()),
+                gray(test.clone()),
+                &Options::default(),
+            ),
+            &planted,
+            &what,
+        );
+        // Turned a quarter clockwise: (x, y) -> (479 - y, x).
+        let turned: Vec<Planted> = planted
+            .iter()
+            .map(|p| Planted {
+                defect_type: p.defect_type,
+                rect: rect(480 - p.rect.bottom(), p.rect.x, p.rect.height, p.rect.width),
+            })
+            .collect();
+        let (reference, test) = (
+            image::imageops::rotate90(&reference),
+            image::imageops::rotate90(&test),
+        );
+        assert_found_exactly(
+            &run(gray(reference), gray(test), &Options::default()),
+            &turned,
+            &format!("{what}, turned"),
+        );
+    }
+}
+
+#[test]
+fn defects_at_the_image_edge_keep_their_type_and_box() {
+    let reference = board(640, 480);
+    let mut test = reference.clone();
+    // Spurious copper in the top-left corner and a bite out of the left end
+    // of a trace that starts at the image edge.
+    fill_rect(&mut test, 0, 0, 6, 8, INK);
+    let mut reference = reference;
+    fill_rect(&mut reference, 0, 200, 30, 10, INK);
+    fill_rect(&mut test, 0, 200, 30, 10, INK);
+    fill_rect(&mut test, 0, 200, 5, 4, PAPER);
+    let planted = [
+        Planted {
+            defect_type: DefectType::Island,
+            rect: rect(0, 0, 6, 8),
+        },
+        Planted {
+            defect_type: DefectType::Notch,
+            rect: rect(0, 200, 5, 4),
+        },
+    ];
+    assert_found_exactly(
+        &run(gray(reference), gray(test), &Options::default()),
+        &planted,
+        "image edge",
     );
 }
 

@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
@@ -82,14 +81,15 @@ pub fn run_with_progress(
     let references = References::new(pairs);
     pairs
         .par_iter()
-        .map(|pair| {
+        .enumerate()
+        .map(|(index, pair)| {
             let outcome = inspect_one(
                 pair,
                 &references.acquire(&pair.reference, options),
                 options,
                 output,
             );
-            references.release(&pair.reference);
+            references.release(&pair.reference, index);
             let result = pair_result(pair, outcome);
             done(&result);
             result
@@ -101,35 +101,42 @@ pub fn run_with_progress(
 /// (`Error` is not `Clone`, and every pair of a bad reference reports it).
 type Shared = Arc<std::result::Result<PreparedReference, String>>;
 
-/// The references of a run, each prepared once on first use and dropped
-/// after its last use.
+/// A reference whose next pair is further down the list than this is
+/// dropped and prepared again when that pair comes: memory stays bounded by
+/// the references in use nearby, however the list repeats them (a list of
+/// 4,000 pairs that cycles through 1,000 references would otherwise hold all
+/// 1,000 until the end).
+const KEEP_WITHIN: usize = 64;
+
+/// The references of a run, each prepared on first use and kept while pairs
+/// close ahead in the list need it.
 struct References {
     slots: HashMap<PathBuf, Slot>,
+    /// For each pair, the index of the next pair with the same reference.
+    next_use: Vec<Option<usize>>,
 }
 
 struct Slot {
     prepared: Mutex<Option<Shared>>,
-    /// Pairs still to finish with this reference.
-    remaining: AtomicUsize,
 }
 
 impl References {
     fn new(pairs: &[Pair]) -> Self {
-        let mut counts: HashMap<PathBuf, usize> = HashMap::new();
-        for pair in pairs {
-            *counts.entry(pair.reference.clone()).or_default() += 1;
+        let mut next_use = vec![None; pairs.len()];
+        let mut later: HashMap<&Path, usize> = HashMap::new();
+        for (index, pair) in pairs.iter().enumerate().rev() {
+            next_use[index] = later.insert(pair.reference.as_path(), index);
         }
-        let slots = counts
-            .into_iter()
-            .map(|(path, count)| {
+        let slots = later
+            .into_keys()
+            .map(|path| {
                 let slot = Slot {
                     prepared: Mutex::new(None),
-                    remaining: AtomicUsize::new(count),
                 };
-                (path, slot)
+                (path.to_path_buf(), slot)
             })
             .collect();
-        Self { slots }
+        Self { slots, next_use }
     }
 
     fn slot(&self, path: &Path) -> &Slot {
@@ -161,11 +168,14 @@ impl References {
             .clone()
     }
 
-    /// Marks one use of the reference done, dropping it after the last.
-    fn release(&self, path: &Path) {
-        let slot = self.slot(path);
-        if slot.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            slot.prepared
+    /// Marks pair `index`'s use of the reference done, dropping the cached
+    /// reference unless another pair close ahead needs it (workers still
+    /// inspecting with it keep their own handle).
+    fn release(&self, path: &Path, index: usize) {
+        let needed_soon = self.next_use[index].is_some_and(|next| next - index <= KEEP_WITHIN);
+        if !needed_soon {
+            self.slot(path)
+                .prepared
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .take();

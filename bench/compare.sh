@@ -38,7 +38,7 @@ if [ ! -f "$seed/good.png" ]; then
 fi
 
 # (a) one pair
-hyperfine -N -i -w 5 -r 40 --export-markdown "$work/one-pair.md" \
+hyperfine -N -i -w 5 -r 40 --export-json "$work/one-pair.json" \
     -n defect-detect "$dd $seed/good.png $seed/defect2.png --json" \
     -n opencv-original "$python bench/opencv_original.py $seed/good.png $seed/defect2.png" \
     -n odiff "$odiff $seed/good.png $seed/defect2.png $work/odiff-diff.png"
@@ -48,15 +48,16 @@ hyperfine -N -i -w 5 -r 40 --export-markdown "$work/one-pair.md" \
 for _ in $(seq 10); do
     for i in 1 2 3 4; do printf '%s\t%s\n' "$seed/good.png" "$seed/defect$i.png" >> "$work/seed40.tsv"; done
 done
-hyperfine -N -i -w 2 -r 10 --export-markdown "$work/seed40.md" \
+hyperfine -N -i -w 2 -r 10 --export-json "$work/seed40.json" \
     -n defect-detect "$dd --pairs $work/seed40.tsv --json --quiet" \
     -n opencv-original "$python bench/opencv_original.py --pairs $work/seed40.tsv"
 
 # (c) the DeepPCB pairs, defaults
 if [ -f "$deeppcb/trainval.txt" ]; then
     bench/pairs-deeppcb.sh "$deeppcb" > "$work/deeppcb.tsv"
-    hyperfine -N -i -w 1 -r 5 --export-markdown "$work/deeppcb.md" \
+    hyperfine -N -i -w 1 -r 5 --export-json "$work/deeppcb.json" \
         -n defect-detect "$dd --pairs $work/deeppcb.tsv --json --quiet" \
+        -n defect-detect-exact "$dd --pairs $work/deeppcb.tsv --json --quiet --align none --tolerance 0" \
         -n opencv-original "$python bench/opencv_original.py --pairs $work/deeppcb.tsv"
     for n in 1 4; do
         for _ in $(seq $n); do cat "$work/deeppcb.tsv"; done > "$work/deeppcb-x$n.tsv"
@@ -64,4 +65,17 @@ if [ -f "$deeppcb/trainval.txt" ]; then
         echo "peak RSS, $(wc -l < "$work/deeppcb-x$n.tsv") DeepPCB pairs: $(awk -F': ' '/Maximum resident/ {print $2}' "$work/time-x$n.txt") kB"
     done
 fi
-cat "$work"/one-pair.md "$work"/seed40.md "$work"/deeppcb.md 2>/dev/null
+# Medians, and throughput for the batches.
+python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+for case, pairs in (("one-pair", 1), ("seed40", 40), ("deeppcb", 1000)):
+    path = os.path.join(work, case + ".json")
+    if not os.path.exists(path):
+        continue
+    print(f"| {case} | command | median | pairs/s |")
+    print("| --- | --- | --- | --- |")
+    for r in json.load(open(path))["results"]:
+        m = r["median"]
+        print(f"| {case} | {r['command']} | {m * 1000:.1f} ms | {pairs / m:.1f} |")
+PY

@@ -25,7 +25,14 @@
 //!    fitted to them by least squares, refined by +-0.1 deg steps on the
 //!    full-resolution mask, and accepted only if it lowers the mismatch.
 
-use crate::mask::Mask;
+use crate::mask::{BitMask as Bits, Mask};
+
+/// Whole-row shifts of a bit-packed mask, for the translation searches.
+trait BitMaskShift {
+    /// Copy with every row shifted so that `out(x) = self(x - dx)`; columns
+    /// with no source are 0. Also returns the word mask of valid columns.
+    fn shifted_x(&self, dx: i32) -> (Vec<u64>, Vec<u64>);
+}
 
 /// How much registration to do before comparing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -66,34 +73,13 @@ pub struct Alignment {
     pub angle_degrees: f32,
 }
 
-/// Bit-packed mask, LSB of word `k` = column `64k`.
-struct Bits {
-    w: usize,
-    h: usize,
-    wpr: usize,
-    words: Vec<u64>,
-}
-
-impl Bits {
-    fn from_mask(m: &Mask) -> Bits {
-        let (w, h) = (m.width as usize, m.height as usize);
-        let wpr = w.div_ceil(64);
-        let mut words = vec![0u64; wpr * h];
-        for y in 0..h {
-            let row = &m.data[y * w..(y + 1) * w];
-            for (k, chunk) in row.chunks(64).enumerate() {
-                words[y * wpr + k] = crate::mask::pack64(chunk);
-            }
-        }
-        Bits { w, h, wpr, words }
-    }
-
+impl BitMaskShift for Bits {
     /// Copy with every row shifted so that `out(x) = self(x - dx)`; columns
     /// with no source are 0. Also returns the word mask of valid columns.
     fn shifted_x(&self, dx: i32) -> (Vec<u64>, Vec<u64>) {
         let wpr = self.wpr;
         let mut out = vec![0u64; self.words.len()];
-        for y in 0..self.h {
+        for y in 0..self.height {
             shift_row(
                 &self.words[y * wpr..(y + 1) * wpr],
                 &mut out[y * wpr..(y + 1) * wpr],
@@ -102,9 +88,9 @@ impl Bits {
         }
         // valid columns: 0 <= x - dx < w
         let mut valid = vec![0u64; wpr];
-        for x in 0..self.w {
+        for x in 0..self.width {
             let sx = x as i64 - dx as i64;
-            if sx >= 0 && (sx as usize) < self.w {
+            if sx >= 0 && (sx as usize) < self.width {
                 valid[x / 64] |= 1u64 << (x % 64);
             }
         }
@@ -165,7 +151,7 @@ fn fine_search(
             let (mut miss, mut n) = (0u64, 0u64);
             for y in region.y0..region.y1 {
                 let sy = y as i64 - dy as i64;
-                if sy < 0 || sy as usize >= r.h {
+                if sy < 0 || sy as usize >= r.height {
                     continue;
                 }
                 let trow = &t.words[y * t.wpr..];
@@ -288,7 +274,7 @@ fn estimate_inner(reference: &Mask, test: &Mask, p: &AlignParams, uniform: &mut 
     let tb = Bits::from_mask(test);
     let full = Region {
         y0: 0,
-        y1: rb.h,
+        y1: rb.height,
         k0: 0,
         k1: rb.wpr,
     };
@@ -506,7 +492,7 @@ fn coarse_search_region(
 }
 
 fn quadrants(b: &Bits) -> [Region; 4] {
-    let (hy, hk) = (b.h / 2, b.wpr.div_ceil(2));
+    let (hy, hk) = (b.height / 2, b.wpr.div_ceil(2));
     [
         Region {
             y0: 0,
@@ -522,13 +508,13 @@ fn quadrants(b: &Bits) -> [Region; 4] {
         },
         Region {
             y0: hy,
-            y1: b.h,
+            y1: b.height,
             k0: 0,
             k1: hk,
         },
         Region {
             y0: hy,
-            y1: b.h,
+            y1: b.height,
             k0: hk,
             k1: b.wpr,
         },
@@ -544,7 +530,7 @@ fn textured(b: &Bits, q: Region) -> bool {
             ones += b.words[y * b.wpr + k].count_ones() as u64;
         }
     }
-    let n = ((q.y1 - q.y0) * ((q.k1 * 64).min(b.w) - q.k0 * 64)) as f64;
+    let n = ((q.y1 - q.y0) * ((q.k1 * 64).min(b.width) - q.k0 * 64)) as f64;
     let f = ones as f64 / n;
     f > 0.01 && f < 0.99
 }

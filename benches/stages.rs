@@ -10,7 +10,7 @@ use std::io::Cursor;
 use criterion::{criterion_group, criterion_main, Criterion};
 use defect_detect::synth::{fill_disc, washer, INK, PAPER};
 use defect_detect::{
-    align, annotate, binarize, compare, components, grayscale, load, Polarity, Threshold,
+    align, annotate, binarize, classify, compare, components, grayscale, load, Polarity, Threshold,
 };
 use image::{DynamicImage, ImageFormat};
 
@@ -96,6 +96,46 @@ fn stages(c: &mut Criterion) {
                 registration.valid.as_ref(),
                 &compare_params,
             )
+        })
+    });
+    // Typing and scoring, against the comparison that finds the defects, on a
+    // board with planted defects (DeepPCB pairs have 1-12).
+    let board = defect_detect::synth::board(640, 480);
+    let mut board_test = board.clone();
+    for (x, y, r, value) in [
+        (300, 135, 2, PAPER),
+        (290, 207, 3, PAPER),
+        (440, 265, 4, PAPER),
+        (202, 323, 3, INK),
+        (303, 388, 3, INK),
+        (250, 431, 2, INK),
+    ] {
+        fill_disc(&mut board_test, x, y, r, value);
+    }
+    let board_mask = binarize::binarize(&board, Threshold::Otsu, Polarity::Dark);
+    let board_test_mask = binarize::binarize(&board_test, Threshold::Otsu, Polarity::Dark);
+    c.bench_function("compare with tolerance, board 640x480", |b| {
+        b.iter(|| {
+            compare::compare(
+                black_box(&board_mask),
+                black_box(&board_test_mask),
+                None,
+                &compare_params,
+            )
+        })
+    });
+    let found = compare::compare(&board_mask, &board_test_mask, None, &compare_params);
+    c.bench_function("classify and score, board 640x480", |b| {
+        b.iter(|| {
+            black_box(&found)
+                .iter()
+                .map(|d| {
+                    (
+                        classify::classify(d),
+                        classify::score(d, compare_params.tolerance),
+                    )
+                })
+                .collect::<Vec<_>>()
         })
     });
     let difference = test_mask.and_not(&reference_mask);

@@ -205,6 +205,55 @@ fn defects_at_the_image_edge_keep_their_type_and_box() {
 }
 
 #[test]
+fn a_vanished_pad_is_missing_and_a_filled_hole_is_filled() {
+    let mut reference = board(640, 480);
+    // The reference has a drilled pad that the test lacks the hole of.
+    fill_disc(&mut reference, 170, 72, 3, PAPER);
+    let mut test = board(640, 480);
+    // And a whole pad is gone from the test.
+    fill_disc(&mut test, 80, 72, 10, PAPER);
+    let planted = [
+        Planted {
+            defect_type: DefectType::Missing,
+            rect: rect(71, 63, 19, 19),
+        },
+        Planted {
+            defect_type: DefectType::Filled,
+            rect: rect(167, 69, 7, 7),
+        },
+    ];
+    assert_found_exactly(
+        &run(gray(reference), gray(test), &Options::default()),
+        &planted,
+        "missing and filled",
+    );
+}
+
+#[test]
+fn ignore_mask_follows_a_shifted_test() {
+    let reference = board(640, 480);
+    let mut drawn = reference.clone();
+    fill_rect(&mut drawn, 300, 385, 6, 6, INK);
+    let test = move_and_turn(&drawn, 6.0, 4.0, 0.0, PAPER);
+    let mut mask = GrayImage::new(640, 480);
+    fill_rect(&mut mask, 296, 381, 14, 14, 255);
+    let mask = defect_detect::ignore::IgnoreMask {
+        path: "mask.png".into(),
+        pixels: std::sync::Arc::new(mask),
+    };
+    let options = Options {
+        ignore: defect_detect::Ignore {
+            rects: vec![],
+            mask: Some(mask),
+        },
+        ..Options::default()
+    };
+    assert!(run(gray(reference), gray(test), &options)
+        .defects
+        .is_empty());
+}
+
+#[test]
 fn identical_boards_have_no_defect() {
     let reference = board(640, 480);
     let inspection = run(

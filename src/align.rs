@@ -240,19 +240,6 @@ fn coarse_search(r: &[u8], t: &[u8], cw: usize, ch: usize, k: i32) -> (i32, i32)
 /// Estimate the alignment of `test` relative to `reference` (both material
 /// masks of the same size).
 pub fn estimate(reference: &Mask, test: &Mask, p: &AlignParams) -> Alignment {
-    estimate_checked(reference, test, p).0
-}
-
-/// As `estimate`, also telling whether the four quadrants agreed with the
-/// global translation within 1 px (then the pair is explained by one
-/// translation and no local field is needed). `false` when not checked.
-pub fn estimate_checked(reference: &Mask, test: &Mask, p: &AlignParams) -> (Alignment, bool) {
-    let mut uniform = false;
-    let a = estimate_inner(reference, test, p, &mut uniform);
-    (a, uniform)
-}
-
-fn estimate_inner(reference: &Mask, test: &Mask, p: &AlignParams, uniform: &mut bool) -> Alignment {
     if p.mode == AlignMode::None {
         return Alignment::default();
     }
@@ -313,7 +300,6 @@ fn estimate_inner(reference: &Mask, test: &Mask, p: &AlignParams, uniform: &mut 
         }
     }
     if agree {
-        *uniform = true;
         return translation;
     }
     // Rotation suspected. Everything below runs on the 4x4 block sums
@@ -648,7 +634,7 @@ pub fn register(
         }
     });
     if p.mode != AlignMode::None {
-        let field = estimate_field_win(&warped, test, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
+        let field = estimate_field(&warped, test, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
         if field.max_abs() >= 0.5 {
             let covered = valid.take().unwrap_or_else(|| Mask {
                 width: reference.width,
@@ -797,15 +783,12 @@ impl DisplacementField {
 /// `+-range` px, with sub-pixel parabola refinement. Tiles whose cost
 /// surface is flat along an axis (no edges across that axis, or blank)
 /// take that component from the median of the determined tiles.
-pub fn estimate_field(reference: &Mask, test: &Mask, tile: usize, range: i32) -> DisplacementField {
-    estimate_field_win(reference, test, tile, range, 0)
-}
-
-/// As `estimate_field`, with each node's cost summed over the cells within
-/// `win` cells (Chebyshev) of it: nodes stay `tile` apart, but each is
+///
+/// Each node's cost is summed over the cells within `win` cells (Chebyshev)
+/// of it: nodes stay `tile` apart, but each is
 /// estimated from a `(2 win + 1) tile` window, which resolves the aperture
 /// problem of cells crossed by parallel traces only.
-pub fn estimate_field_win(
+pub fn estimate_field(
     reference: &Mask,
     test: &Mask,
     tile: usize,

@@ -312,12 +312,34 @@ fn help_documents_every_option_with_its_default() {
         "[default: dark]",
         "--min-area",
         "[default: 10]",
+        "--align",
+        "[default: rigid]",
+        "--max-shift",
+        "[default: 12]",
+        "--tolerance",
+        "[default: 3]",
+        "--min-score",
+        "--ignore",
+        "--ignore-mask",
         "--max-pixels",
         "[default: 100000000]",
         "Exit status",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
+}
+
+#[test]
+fn out_of_range_tolerance_is_a_usage_error() {
+    let f = Fixture::new();
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(f.reference())
+        .args(["--tolerance", "nan"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("--tolerance"));
 }
 
 #[test]

@@ -313,19 +313,17 @@ pub fn compare(
     let r = p.tolerance;
     let (dil_r, dil_nr) = (rb.dilate_disk(r), rb.not().dilate_disk(r));
     let (dil_t, dil_nt) = (tb.dilate_disk(r), tb.not().dilate_disk(r));
-    // flash unexplained: !dil_R | !dil_notT ; cut: !dil_T | !dil_notR
-    let unexpl_flash: Vec<u64> = dil_r
-        .words
-        .iter()
-        .zip(&dil_nt.words)
-        .map(|(&a, &b)| !a | !b)
-        .collect();
-    let unexpl_cut: Vec<u64> = dil_t
-        .words
-        .iter()
-        .zip(&dil_nr.words)
-        .map(|(&a, &b)| !a | !b)
-        .collect();
+    // Unexplained: outside either dilation. Flash: !dil_R | !dil_notT;
+    // cut: !dil_T | !dil_notR.
+    let outside_either = |a: &BitMask, b: &BitMask| -> Vec<u64> {
+        a.words
+            .iter()
+            .zip(&b.words)
+            .map(|(&a, &b)| !a | !b)
+            .collect()
+    };
+    let unexpl_flash = outside_either(&dil_r, &dil_nt);
+    let unexpl_cut = outside_either(&dil_t, &dil_nr);
     drop((dil_r, dil_nr, dil_t, dil_nt));
     let wpr = rb.wpr;
     let mut ctx = Ctx {

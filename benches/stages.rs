@@ -93,7 +93,7 @@ fn stages(c: &mut Criterion) {
             compare::compare(
                 black_box(&registration.reference),
                 black_box(&test_mask),
-                registration.valid.as_ref(),
+                registration.care.as_ref(),
                 &compare_params,
             )
         })

@@ -591,14 +591,13 @@ pub fn warp_reference(reference: &Mask, test: &Mask, a: &Alignment) -> (Mask, Ma
     (r, valid)
 }
 
-/// The reference, and its don't-care pixels, carried into the test's frame.
+/// The reference carried into the test's frame.
 pub struct Registration {
     /// The reference mask in the test frame.
     pub reference: Mask,
-    /// Test pixels the warped reference covers; `None` when it covers all.
-    pub valid: Option<Mask>,
-    /// The don't-care pixels in the test frame, if any.
-    pub ignored: Option<Mask>,
+    /// Test pixels where differences count: covered by the warped reference
+    /// and not don't-care; `None` when that is every pixel.
+    pub care: Option<Mask>,
     /// The global motion.
     pub alignment: Alignment,
 }
@@ -611,7 +610,8 @@ const FIELD_RANGE: i32 = 6;
 const FIELD_WINDOW: usize = 1;
 
 /// Global alignment (per `p.mode`), then, unless the mode is `None`, the
-/// residual displacement field; `ignored` follows the same warps.
+/// residual displacement field; the don't-care pixels `ignored` (reference
+/// frame) follow the same warps into the returned care mask.
 pub fn register(
     reference: &Mask,
     ignored: Option<&Mask>,
@@ -636,11 +636,9 @@ pub fn register(
     if p.mode != AlignMode::None {
         let field = estimate_field(&warped, test, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
         if field.max_abs() >= 0.5 {
-            let covered = valid.take().unwrap_or_else(|| Mask {
-                width: reference.width,
-                height: reference.height,
-                data: vec![1; reference.data.len()],
-            });
+            let covered = valid
+                .take()
+                .unwrap_or_else(|| Mask::filled(reference.width, reference.height));
             let covered = warp_field(&covered, &field, 0);
             let mut moved_reference = warp_field(&warped, &field, 0);
             // Uncovered pixels take the test's value: no difference is
@@ -660,10 +658,19 @@ pub fn register(
             ignored = ignored.map(|m| warp_field(&m, &field, 0));
         }
     }
+    let care = match ignored {
+        None => valid,
+        Some(ignored) => {
+            let mut care = valid.unwrap_or_else(|| Mask::filled(test.width, test.height));
+            for (c, &i) in care.data.iter_mut().zip(&ignored.data) {
+                *c &= 1 - i;
+            }
+            Some(care)
+        }
+    };
     Registration {
         reference: warped,
-        valid,
-        ignored,
+        care,
         alignment,
     }
 }

@@ -5,8 +5,8 @@
 //! results come back in input order. A worker holds one test image at a time
 //! and drops it when its pair is done. A reference shared by several tests is
 //! decoded and binarized once, by whichever worker needs it first while the
-//! others wait for it, and released when its last pair is done, so a list of a
-//! million pairs with a million references holds no more than a few masks.
+//! others wait for it, and released when no pair close ahead in the list
+//! needs it, so however long the list, only a few masks are held.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

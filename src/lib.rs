@@ -161,16 +161,6 @@ impl PreparedReference {
         };
         let registration =
             align::register(&self.mask, self.ignored.as_ref(), &test_mask, &align_params);
-        let care = match (registration.valid, registration.ignored) {
-            (valid, None) => valid,
-            (valid, Some(ignored)) => {
-                let mut care = valid.unwrap_or_else(|| mask::Mask::filled(width, height));
-                for (c, &i) in care.data.iter_mut().zip(&ignored.data) {
-                    *c &= 1 - i;
-                }
-                Some(care)
-            }
-        };
         let compare_params = compare::CompareParams {
             tolerance: options.tolerance,
             min_area: options.min_area,
@@ -178,7 +168,7 @@ impl PreparedReference {
         let found = compare::compare(
             &registration.reference,
             &test_mask,
-            care.as_ref(),
+            registration.care.as_ref(),
             &compare_params,
         );
         let mut defects: Vec<Defect> = found

@@ -144,6 +144,8 @@ fn fine_search(
             continue;
         }
         let (rs, valid) = r.shifted_x(dx);
+        let valid = &valid[region.k0..region.k1];
+        let row_count: u64 = valid.iter().map(|v| u64::from(v.count_ones())).sum();
         for dy in centre.1 - radius..=centre.1 + radius {
             if dy.abs() > max_shift {
                 continue;
@@ -154,12 +156,15 @@ fn fine_search(
                 if sy < 0 || sy as usize >= r.height {
                     continue;
                 }
-                let trow = &t.words[y * t.wpr..];
-                let rrow = &rs[sy as usize * r.wpr..];
-                for k in region.k0..region.k1 {
-                    miss += ((trow[k] ^ rrow[k]) & valid[k]).count_ones() as u64;
-                    n += valid[k].count_ones() as u64;
-                }
+                let trow = &t.words[y * t.wpr + region.k0..y * t.wpr + region.k1];
+                let rrow = &rs[sy as usize * r.wpr + region.k0..sy as usize * r.wpr + region.k1];
+                miss += trow
+                    .iter()
+                    .zip(rrow)
+                    .zip(valid)
+                    .map(|((&a, &b), &v)| u64::from(((a ^ b) & v).count_ones()))
+                    .sum::<u64>();
+                n += row_count;
             }
             if n == 0 {
                 continue;
@@ -544,21 +549,18 @@ pub fn warp_mask(m: &Mask, a: &Alignment, fill: u8) -> Mask {
         // Integer translation: row copies.
         let (dx, dy) = (a.dx as i64, a.dy as i64);
         for y in 0..h as i64 {
-            let orow = &mut out.data[y as usize * w..(y as usize + 1) * w];
             let sy = y - dy;
+            let orow = &mut out.data[y as usize * w..(y as usize + 1) * w];
             if sy < 0 || sy >= h as i64 {
                 orow.fill(fill);
                 continue;
             }
-            let srow = &m.data[sy as usize * w..(sy as usize + 1) * w];
-            for x in 0..w as i64 {
-                let sx = x - dx;
-                orow[x as usize] = if sx >= 0 && sx < w as i64 {
-                    srow[sx as usize]
-                } else {
-                    fill
-                };
-            }
+            copy_shifted(
+                orow,
+                &m.data[sy as usize * w..(sy as usize + 1) * w],
+                dx,
+                fill,
+            );
         }
         return out;
     }
@@ -584,6 +586,17 @@ pub fn warp_mask(m: &Mask, a: &Alignment, fill: u8) -> Mask {
         }
     }
     out
+}
+
+/// `dst(x) = src(x - dx)`, `fill` where `x - dx` is outside the row.
+fn copy_shifted(dst: &mut [u8], src: &[u8], dx: i64, fill: u8) {
+    let w = dst.len() as i64;
+    let (a, b) = (dx.clamp(0, w) as usize, (w + dx).clamp(0, w) as usize);
+    dst[..a].fill(fill);
+    if a < b {
+        dst[a..b].copy_from_slice(&src[(a as i64 - dx) as usize..(b as i64 - dx) as usize]);
+    }
+    dst[b.max(a)..].fill(fill);
 }
 
 /// Reference mask in the test frame plus the validity mask (1 where the
@@ -650,6 +663,7 @@ pub fn register(
     if p.mode != AlignMode::None {
         let field = estimate_field(&warped, test, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
         if field.max_abs() >= 0.5 {
+            let field = BlockOffsets::new(&field);
             let covered = valid
                 .take()
                 .unwrap_or_else(|| Mask::filled(reference.width, reference.height));
@@ -816,10 +830,11 @@ pub fn estimate_field(
     range: i32,
     win: usize,
 ) -> DisplacementField {
-    // Coarse-to-fine in the search range: most pairs are within +-2 px of
-    // the global alignment everywhere, and a 5x5 search is 7x cheaper than
-    // 13x13. Only when some node's optimum lies on the +-2 border is the
-    // full range searched.
+    // Narrow first: nodes are chosen within +-2 px of the global alignment,
+    // and only when some node's optimum lies on that border from the full
+    // range. The costs of every shift are computed once: the narrow shifts
+    // are among the full range's (on DeepPCB, 996 of 1,000 pairs need the
+    // full range, so a separate narrow search was mostly wasted).
     //
     // Costs are computed on 2x2 block sums (0..4 per block): a quarter of
     // the pixels and half the shifts per axis, and the block sums keep
@@ -831,14 +846,15 @@ pub fn estimate_field(
         reference: block_sums(reference, FIELD_SCALE),
         test: block_sums(test, FIELD_SCALE).2,
     };
-    if range > 2 {
-        // +-2 px = +-1 block at half resolution.
-        let (f, border) = field_search(&sums, tile, 2, win);
+    let costs = NodeCosts::new(&sums, tile, range, win);
+    // +-2 px = +-1 block at half resolution.
+    if costs.range > 1 {
+        let (f, border) = choose_field(&costs.narrowed(1));
         if !border {
             return f;
         }
     }
-    field_search(&sums, tile, range, win).0
+    choose_field(&costs).0
 }
 
 /// Block size of the field search's block sums.
@@ -854,87 +870,149 @@ struct FieldSums {
     test: Vec<u8>,
 }
 
-/// Shifts are in half-resolution units here.
-fn field_search(
-    sums: &FieldSums,
+/// Each node's matching cost for every shift within the search range, in
+/// half-resolution units, summed over its window of tiles.
+struct NodeCosts {
+    nx: usize,
+    ny: usize,
     tile: usize,
+    width: usize,
+    height: usize,
+    /// Half-resolution search range: shifts `-range..=range` per axis.
     range: i32,
-    win: usize,
-) -> (DisplacementField, bool) {
-    const S: usize = FIELD_SCALE;
-    let (w, h) = (sums.width, sums.height);
-    let tile = tile.max(64) / 64 * 64;
-    let (cw, ch, rc) = (sums.reference.0, sums.reference.1, &sums.reference.2);
-    let tc = &sums.test;
-    let ctile = tile / S;
-    let nx = w.div_ceil(tile);
-    let ny = h.div_ceil(tile);
-    let crange = (range + S as i32 - 1) / S as i32;
-    let side = (2 * crange + 1) as usize;
-    let ss = side * side;
-    let mut ccost = vec![0u32; nx * ny * ss];
-    let mut ccnt = vec![0u32; nx * ny * ss];
-    for dyi in 0..side {
-        let dy = dyi as i32 - crange;
-        for dxi in 0..side {
-            let dx = dxi as i32 - crange;
-            let (x0, x1) = (dx.max(0) as usize, (cw as i32 + dx.min(0)) as usize);
-            let (y0, y1) = (dy.max(0) as usize, (ch as i32 + dy.min(0)) as usize);
-            let shift = dyi * side + dxi;
-            // Per-column sums over one row of tiles (at most `ctile` rows of
-            // differences of at most 4, so `u16` holds them), added into the
-            // tiles when the row of tiles ends: whole-row loops vectorise,
-            // where a call per 32-byte tile segment was all overhead.
-            let mut colsum = vec![0u16; x1.saturating_sub(x0)];
-            let mut rows = 0u32;
-            for y in y0..y1 {
-                let sy = (y as i32 - dy) as usize;
-                let trow = &tc[y * cw + x0..y * cw + x1];
-                let sx0 = (x0 as i32 - dx) as usize;
-                let rrow = &rc[sy * cw + sx0..sy * cw + sx0 + (x1 - x0)];
-                for ((c, &p), &q) in colsum.iter_mut().zip(trow).zip(rrow) {
-                    *c += u16::from(p.abs_diff(q));
-                }
-                rows += 1;
-                let ty = y / ctile;
-                if y + 1 == y1 || (y + 1) / ctile != ty {
-                    for tx in 0..nx {
-                        let (a, b) = ((tx * ctile).max(x0), ((tx + 1) * ctile).min(x1));
-                        if a >= b {
-                            continue;
+    /// Per node, `(2 range + 1)^2` sums of differences and of pixels
+    /// compared, row-major by `(dy, dx)`.
+    cost: Vec<u32>,
+    cnt: Vec<u32>,
+}
+
+impl NodeCosts {
+    fn new(sums: &FieldSums, tile: usize, range: i32, win: usize) -> Self {
+        const S: usize = FIELD_SCALE;
+        let (w, h) = (sums.width, sums.height);
+        let tile = tile.max(64) / 64 * 64;
+        let (cw, ch, rc) = (sums.reference.0, sums.reference.1, &sums.reference.2);
+        let tc = &sums.test;
+        let ctile = tile / S;
+        let nx = w.div_ceil(tile);
+        let ny = h.div_ceil(tile);
+        let crange = (range + S as i32 - 1) / S as i32;
+        let side = (2 * crange + 1) as usize;
+        let ss = side * side;
+        let mut ccost = vec![0u32; nx * ny * ss];
+        let mut ccnt = vec![0u32; nx * ny * ss];
+        for dyi in 0..side {
+            let dy = dyi as i32 - crange;
+            for dxi in 0..side {
+                let dx = dxi as i32 - crange;
+                let (x0, x1) = (dx.max(0) as usize, (cw as i32 + dx.min(0)) as usize);
+                let (y0, y1) = (dy.max(0) as usize, (ch as i32 + dy.min(0)) as usize);
+                let shift = dyi * side + dxi;
+                // Per-column sums over one row of tiles (at most `ctile` rows of
+                // differences of at most 4, so `u16` holds them), added into the
+                // tiles when the row of tiles ends: whole-row loops vectorise,
+                // where a call per 32-byte tile segment was all overhead.
+                let mut colsum = vec![0u16; x1.saturating_sub(x0)];
+                let mut rows = 0u32;
+                for y in y0..y1 {
+                    let sy = (y as i32 - dy) as usize;
+                    let trow = &tc[y * cw + x0..y * cw + x1];
+                    let sx0 = (x0 as i32 - dx) as usize;
+                    let rrow = &rc[sy * cw + sx0..sy * cw + sx0 + (x1 - x0)];
+                    for ((c, &p), &q) in colsum.iter_mut().zip(trow).zip(rrow) {
+                        *c += u16::from(p.abs_diff(q));
+                    }
+                    rows += 1;
+                    let ty = y / ctile;
+                    if y + 1 == y1 || (y + 1) / ctile != ty {
+                        for tx in 0..nx {
+                            let (a, b) = ((tx * ctile).max(x0), ((tx + 1) * ctile).min(x1));
+                            if a >= b {
+                                continue;
+                            }
+                            let idx = (ty.min(ny - 1) * nx + tx) * ss + shift;
+                            ccost[idx] += colsum[a - x0..b - x0]
+                                .iter()
+                                .map(|&v| u32::from(v))
+                                .sum::<u32>();
+                            ccnt[idx] += (b - a) as u32 * rows;
                         }
-                        let idx = (ty.min(ny - 1) * nx + tx) * ss + shift;
-                        ccost[idx] += colsum[a - x0..b - x0]
-                            .iter()
-                            .map(|&v| u32::from(v))
-                            .sum::<u32>();
-                        ccnt[idx] += (b - a) as u32 * rows;
+                        colsum.fill(0);
+                        rows = 0;
                     }
-                    colsum.fill(0);
-                    rows = 0;
                 }
             }
         }
+        let n = nx * ny;
+        let mut cost = vec![0u32; n * ss];
+        let mut cnt = vec![0u32; n * ss];
+        for ty in 0..ny {
+            for tx in 0..nx {
+                let t = ty * nx + tx;
+                for cy in ty.saturating_sub(win)..(ty + win + 1).min(ny) {
+                    for cx in tx.saturating_sub(win)..(tx + win + 1).min(nx) {
+                        let c = cy * nx + cx;
+                        for i in 0..ss {
+                            cost[t * ss + i] += ccost[c * ss + i];
+                            cnt[t * ss + i] += ccnt[c * ss + i];
+                        }
+                    }
+                }
+            }
+        }
+        NodeCosts {
+            nx,
+            ny,
+            tile,
+            width: w,
+            height: h,
+            range: crange,
+            cost,
+            cnt,
+        }
     }
-    let range = crange;
-    let scale = S as f32;
+
+    /// The same costs restricted to shifts within `range` (<= `self.range`).
+    fn narrowed(&self, range: i32) -> NodeCosts {
+        let (side, nside) = ((2 * self.range + 1) as usize, (2 * range + 1) as usize);
+        let off = (self.range - range) as usize;
+        let pick = |v: &[u32]| -> Vec<u32> {
+            v.chunks_exact(side * side)
+                .flat_map(|node| {
+                    (0..nside).flat_map(move |dyi| {
+                        let row = (dyi + off) * side + off;
+                        node[row..row + nside].iter().copied()
+                    })
+                })
+                .collect()
+        };
+        NodeCosts {
+            range,
+            cost: pick(&self.cost),
+            cnt: pick(&self.cnt),
+            ..*self
+        }
+    }
+}
+
+/// The displacement field from the node costs, and whether some node's
+/// unconstrained optimum lies on the border of the search range.
+fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
+    let NodeCosts {
+        nx,
+        ny,
+        tile,
+        width: w,
+        height: h,
+        range,
+        ref cost,
+        ref cnt,
+    } = *costs;
+    let scale = FIELD_SCALE as f32;
+    let side = (2 * range + 1) as usize;
+    let ss = side * side;
     let n = nx * ny;
-    let mut cost = vec![0u32; n * ss];
-    let mut cnt = vec![0u32; n * ss];
-    for ty in 0..ny {
-        for tx in 0..nx {
-            let t = ty * nx + tx;
-            for cy in ty.saturating_sub(win)..(ty + win + 1).min(ny) {
-                for cx in tx.saturating_sub(win)..(tx + win + 1).min(nx) {
-                    let c = cy * nx + cx;
-                    for i in 0..ss {
-                        cost[t * ss + i] += ccost[c * ss + i];
-                        cnt[t * ss + i] += ccnt[c * ss + i];
-                    }
-                }
-            }
-        }
-    }
+
     // Node choice. A window crossed only by parallel traces has a *valley*
     // of equally good shifts along the traces (aperture problem); taking the
     // raw argmin there wanders along the valley by several px and makes the
@@ -1051,41 +1129,78 @@ fn field_search(
     )
 }
 
+/// A displacement field evaluated once per `BLOCK x BLOCK` block and rounded
+/// to whole pixels, ready for `warp_field`; the reference and its coverage
+/// and don't-care masks all move by the same offsets.
+pub struct BlockOffsets {
+    columns: usize,
+    /// `(dx, dy)` per block, row-major.
+    offsets: Vec<(i64, i64)>,
+}
+
+impl BlockOffsets {
+    const BLOCK: usize = 8;
+
+    pub fn new(f: &DisplacementField) -> Self {
+        let b = Self::BLOCK;
+        let centres = |len: usize| -> Vec<f32> {
+            (0..len)
+                .step_by(b)
+                .map(|a| (a + (a + b).min(len)) as f32 / 2.0 - 0.5)
+                .collect()
+        };
+        let (xs, ys) = (centres(f.width), centres(f.height));
+        let offsets = ys
+            .iter()
+            .flat_map(|&y| xs.iter().map(move |&x| (x, y)))
+            .map(|(x, y)| {
+                let (dx, dy) = f.at(x, y);
+                (dx.round() as i64, dy.round() as i64)
+            })
+            .collect();
+        Self {
+            columns: xs.len(),
+            offsets,
+        }
+    }
+}
+
 /// Apply a residual field: `out(p) = m(p - d(p))` (nearest neighbour);
 /// pixels with no source get `fill`. The field is evaluated once per 8x8
 /// block and rounded (it changes by ~0.1 px over 8 px on real data), so the
 /// per-pixel work is a row copy.
-pub fn warp_field(m: &Mask, f: &DisplacementField, fill: u8) -> Mask {
-    const B: usize = 8;
+pub fn warp_field(m: &Mask, f: &BlockOffsets, fill: u8) -> Mask {
+    const B: usize = BlockOffsets::BLOCK;
     let (w, h) = (m.width as usize, m.height as usize);
     let mut out = Mask::new(m.width, m.height);
-    for by in (0..h).step_by(B) {
-        for bx in (0..w).step_by(B) {
-            let (x1, y1) = ((bx + B).min(w), (by + B).min(h));
-            let (dx, dy) = f.at((bx + x1) as f32 / 2.0 - 0.5, (by + y1) as f32 / 2.0 - 0.5);
-            let (dx, dy) = (dx.round() as i64, dy.round() as i64);
-            for y in by..y1 {
-                let sy = y as i64 - dy;
-                let orow = &mut out.data[y * w + bx..y * w + x1];
-                if sy < 0 || sy >= h as i64 {
-                    orow.fill(fill);
-                    continue;
+    for y in 0..h {
+        let blocks = &f.offsets[y / B * f.columns..(y / B + 1) * f.columns];
+        let orow = &mut out.data[y * w..(y + 1) * w];
+        // Neighbouring blocks mostly share an offset: copy each run of
+        // equal offsets at once.
+        let mut i = 0;
+        while i < blocks.len() {
+            let run = blocks[i..].iter().take_while(|&&o| o == blocks[i]).count();
+            let (x0, x1) = (i * B, ((i + run) * B).min(w));
+            let (dx, dy) = blocks[i];
+            let sy = y as i64 - dy;
+            if sy < 0 || sy >= h as i64 {
+                orow[x0..x1].fill(fill);
+            } else {
+                let srow = &m.data[sy as usize * w..(sy as usize + 1) * w];
+                // `copy_shifted` on the whole row's frame, restricted to the run.
+                let (a, b) = (
+                    (x0 as i64).max(dx).min(x1 as i64) as usize,
+                    (x1 as i64).min(w as i64 + dx).max(x0 as i64) as usize,
+                );
+                orow[x0..a].fill(fill);
+                if a < b {
+                    orow[a..b]
+                        .copy_from_slice(&srow[(a as i64 - dx) as usize..(b as i64 - dx) as usize]);
                 }
-                let sx0 = bx as i64 - dx;
-                if sx0 >= 0 && sx0 + (x1 - bx) as i64 <= w as i64 {
-                    let s0 = sy as usize * w + sx0 as usize;
-                    orow.copy_from_slice(&m.data[s0..s0 + (x1 - bx)]);
-                } else {
-                    for (i, o) in orow.iter_mut().enumerate() {
-                        let sx = sx0 + i as i64;
-                        *o = if sx >= 0 && sx < w as i64 {
-                            m.data[sy as usize * w + sx as usize]
-                        } else {
-                            fill
-                        };
-                    }
-                }
+                orow[b.max(a)..x1].fill(fill);
             }
+            i += run;
         }
     }
     out

@@ -899,6 +899,8 @@ impl NodeCosts {
         let crange = (range + S as i32 - 1) / S as i32;
         let side = (2 * crange + 1) as usize;
         let ss = side * side;
+        // Rows of block differences a byte can sum: 63 x 4 <= 255.
+        const MAX_ROWS: u32 = 255 / (S * S) as u32;
         let mut ccost = vec![0u32; nx * ny * ss];
         let mut ccnt = vec![0u32; nx * ny * ss];
         for dyi in 0..side {
@@ -908,11 +910,11 @@ impl NodeCosts {
                 let (x0, x1) = (dx.max(0) as usize, (cw as i32 + dx.min(0)) as usize);
                 let (y0, y1) = (dy.max(0) as usize, (ch as i32 + dy.min(0)) as usize);
                 let shift = dyi * side + dxi;
-                // Per-column sums over one row of tiles (at most `ctile` rows of
-                // differences of at most 4, so `u16` holds them), added into the
-                // tiles when the row of tiles ends: whole-row loops vectorise,
-                // where a call per 32-byte tile segment was all overhead.
-                let mut colsum = vec![0u16; x1.saturating_sub(x0)];
+                // Per-column sums of differences (each at most 4) in bytes,
+                // added into the tiles when the row of tiles ends or before a
+                // byte could overflow: whole-row byte loops vectorise 16 lanes
+                // wide, where a call per 32-byte tile segment was all overhead.
+                let mut colsum = vec![0u8; x1.saturating_sub(x0)];
                 let mut rows = 0u32;
                 for y in y0..y1 {
                     let sy = (y as i32 - dy) as usize;
@@ -920,11 +922,11 @@ impl NodeCosts {
                     let sx0 = (x0 as i32 - dx) as usize;
                     let rrow = &rc[sy * cw + sx0..sy * cw + sx0 + (x1 - x0)];
                     for ((c, &p), &q) in colsum.iter_mut().zip(trow).zip(rrow) {
-                        *c += u16::from(p.abs_diff(q));
+                        *c += p.abs_diff(q);
                     }
                     rows += 1;
                     let ty = y / ctile;
-                    if y + 1 == y1 || (y + 1) / ctile != ty {
+                    if y + 1 == y1 || (y + 1) / ctile != ty || rows == MAX_ROWS {
                         for tx in 0..nx {
                             let (a, b) = ((tx * ctile).max(x0), ((tx + 1) * ctile).min(x1));
                             if a >= b {

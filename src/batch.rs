@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
+use crate::mask::Mask;
 pub use crate::pairs::Pair;
 use crate::report::PairResult;
-use crate::{annotate, load, output, Inspection, Options, PreparedReference, Result};
+use crate::{annotate, load, output, Inspection, LoadedImage, Options, PreparedReference, Result};
 
 /// Where annotated images go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -83,12 +84,19 @@ pub fn run_with_progress(
         .par_iter()
         .enumerate()
         .map(|(index, pair)| {
-            let outcome = inspect_one(
-                pair,
-                &references.acquire(&pair.reference, options),
-                options,
-                output,
+            // The test is decoded and binarized while the reference is (a
+            // single pair uses both cores; in a busy batch the second closure
+            // mostly runs on the same worker, right after the first).
+            let (reference, test) = rayon::join(
+                || references.acquire(&pair.reference, options),
+                || {
+                    load::load(&pair.test, options.max_pixels).map(|test| {
+                        let mask = crate::material(&test, options);
+                        (test, mask)
+                    })
+                },
             );
+            let outcome = inspect_one(pair, &reference, test, options, output);
             references.release(&pair.reference, index);
             let result = pair_result(pair, outcome);
             done(&result);
@@ -208,13 +216,14 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
 fn inspect_one(
     pair: &Pair,
     reference: &Shared,
+    test: Result<(LoadedImage, Mask)>,
     options: &Options,
     output: &Output,
 ) -> Result<Inspection, String> {
     let reference = reference.as_ref().as_ref().map_err(Clone::clone)?;
     let run = || -> Result<Inspection> {
-        let test = load::load(&pair.test, options.max_pixels)?;
-        let inspection = reference.inspect(&test, options)?;
+        let (test, mask) = test?;
+        let inspection = reference.inspect_material(&test.path, mask, options)?;
         if let Some(path) = output.path_for(pair, inspection.defects.len()) {
             output::refuse_input_overwrite(&path, [pair.reference.as_path(), pair.test.as_path()])?;
             output::save_png(&path, &annotate::annotate(&test.image, &inspection.defects))?;

@@ -10,21 +10,23 @@
 //! material" whatever colour its hidden RGB happens to hold. Opaque pixels are
 //! unchanged by this.
 
+use std::borrow::Cow;
+
 use image::{DynamicImage, GrayImage};
 
 use crate::binarize::Polarity;
 
 /// Converts `image` to 8-bit luma, compositing any transparency over the
-/// background of `polarity`.
+/// background of `polarity`. An 8-bit grey image is borrowed, not copied.
 #[must_use]
-pub fn to_gray(image: &DynamicImage, polarity: Polarity) -> GrayImage {
+pub fn to_gray(image: &DynamicImage, polarity: Polarity) -> Cow<'_, GrayImage> {
     let background = match polarity {
         Polarity::Dark => 255,
         Polarity::Light => 0,
     };
     let (width, height) = (image.width(), image.height());
     let data = match image {
-        DynamicImage::ImageLuma8(gray) => return gray.clone(),
+        DynamicImage::ImageLuma8(gray) => return Cow::Borrowed(gray),
         DynamicImage::ImageLumaA8(la) => la
             .as_raw()
             .chunks_exact(2)
@@ -40,7 +42,10 @@ pub fn to_gray(image: &DynamicImage, polarity: Polarity) -> GrayImage {
         // single weighting for every input.
         other => rgba_to_gray(other.to_rgba8().as_raw(), background),
     };
-    GrayImage::from_raw(width, height, data).expect("one byte per pixel of a width x height image")
+    Cow::Owned(
+        GrayImage::from_raw(width, height, data)
+            .expect("one byte per pixel of a width x height image"),
+    )
 }
 
 fn rgba_to_gray(rgba: &[u8], background: u8) -> Vec<u8> {
@@ -92,7 +97,8 @@ mod tests {
                 Rgb([0, 0, 255]),
             ][x as usize]
         });
-        let gray = to_gray(&DynamicImage::ImageRgb8(image), Polarity::Dark);
+        let image = DynamicImage::ImageRgb8(image);
+        let gray = to_gray(&image, Polarity::Dark);
         assert_eq!(gray.as_raw(), &vec![255, 77, 149, 29]);
     }
 

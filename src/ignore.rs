@@ -42,7 +42,7 @@ impl IgnoreMask {
         let image = load::load(path, max_pixels)?;
         Ok(Self {
             path: path.to_path_buf(),
-            pixels: Arc::new(grayscale::to_gray(&image.image, Polarity::Light)),
+            pixels: Arc::new(grayscale::to_gray(&image.image, Polarity::Light).into_owned()),
         })
     }
 }

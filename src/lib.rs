@@ -132,28 +132,36 @@ impl PreparedReference {
     pub fn new(reference: &LoadedImage, options: &Options) -> Result<Self> {
         let (width, height) = reference.dimensions();
         let ignored = options.ignore.to_mask(&reference.path, width, height)?;
-        let gray = grayscale::to_gray(&reference.image, options.polarity);
         Ok(Self {
             path: reference.path.clone(),
-            mask: binarize::binarize(&gray, options.threshold, options.polarity),
+            mask: material(reference, options),
             ignored,
         })
     }
 
     /// Inspects `test` against this reference.
     pub fn inspect(&self, test: &LoadedImage, options: &Options) -> Result<Inspection> {
-        let (width, height) = test.dimensions();
+        self.inspect_material(&test.path, material(test, options), options)
+    }
+
+    /// Inspects a test given by its material mask (see [`material`]), so
+    /// that a caller can binarize the test while the reference is prepared.
+    pub fn inspect_material(
+        &self,
+        test_path: &std::path::Path,
+        test_mask: mask::Mask,
+        options: &Options,
+    ) -> Result<Inspection> {
+        let (width, height) = (test_mask.width, test_mask.height);
         let reference_size = (self.mask.width, self.mask.height);
         if reference_size != (width, height) {
             return Err(Error::SizeMismatch {
                 reference: self.path.clone(),
-                test: test.path.clone(),
+                test: test_path.to_path_buf(),
                 reference_size,
                 test_size: (width, height),
             });
         }
-        let gray = grayscale::to_gray(&test.image, options.polarity);
-        let test_mask = binarize::binarize(&gray, options.threshold, options.polarity);
         let align_params = align::AlignParams {
             mode: options.align,
             max_shift: options.max_shift,
@@ -196,6 +204,12 @@ impl PreparedReference {
             alignment: registration.alignment,
         })
     }
+}
+
+/// The material mask of `image` under `options` (stages 2 and 3).
+pub fn material(image: &LoadedImage, options: &Options) -> mask::Mask {
+    let gray = grayscale::to_gray(&image.image, options.polarity);
+    binarize::binarize(&gray, options.threshold, options.polarity)
 }
 
 /// Inspects `test` against `reference`.

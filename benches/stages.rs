@@ -138,7 +138,7 @@ fn stages(c: &mut Criterion) {
                 .collect::<Vec<_>>()
         })
     });
-    let difference = test_mask.and_not(&reference_mask);
+    let difference = defect_detect::mask::BitMask::from_mask(&test_mask.and_not(&reference_mask));
     c.bench_function("label components 1130x1100", |b| {
         b.iter(|| components::label8(black_box(&difference)))
     });

@@ -564,36 +564,36 @@ pub fn warp_mask(m: &Mask, a: &Alignment, fill: u8) -> Mask {
         }
         return out;
     }
-        let th = (a.angle_degrees as f64).to_radians();
-        let (c, s) = (th.cos(), th.sin());
-        let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
-        // The source position steps along a row in 32.32 fixed point: an integer
-        // add, and a shift that rounds (floor of q + 1/2), where the floating
-        // point round and range checks cost four times as much. The step's
-        // error (2^-32 px) stays far below a pixel over any row.
-        const ONE: f64 = (1u64 << 32) as f64;
-        let fixed = |v: f64| (v * ONE).floor() as i64;
-        let (step_x, step_y) = (fixed(c), fixed(-s));
-        for y in 0..h {
-            // q = c + R(-th) (p - d - c); R(-th) = [[c, s], [-s, c]]
-            let vy = y as f64 - a.dy as f64 - cy;
-            let vx0 = -(a.dx as f64) - cx;
-            let mut qx = fixed(cx + c * vx0 + s * vy + 0.5);
-            let mut qy = fixed(cy - s * vx0 + c * vy + 0.5);
-            let row = &mut out.data[y * w..(y + 1) * w];
-            for o in row.iter_mut() {
-                let (ix, iy) = ((qx >> 32) as usize, (qy >> 32) as usize);
-                // Negative positions wrap to huge values and fail the test too.
-                *o = if ix < w && iy < h {
-                    m.data[iy * w + ix]
-                } else {
-                    fill
-                };
-                qx += step_x;
-                qy += step_y;
-            }
+    let th = (a.angle_degrees as f64).to_radians();
+    let (c, s) = (th.cos(), th.sin());
+    let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
+    // The source position steps along a row in 32.32 fixed point: an integer
+    // add, and a shift that rounds (floor of q + 1/2), where the floating
+    // point round and range checks cost four times as much. The step's
+    // error (2^-32 px) stays far below a pixel over any row.
+    const ONE: f64 = (1u64 << 32) as f64;
+    let fixed = |v: f64| (v * ONE).floor() as i64;
+    let (step_x, step_y) = (fixed(c), fixed(-s));
+    for y in 0..h {
+        // q = c + R(-th) (p - d - c); R(-th) = [[c, s], [-s, c]]
+        let vy = y as f64 - a.dy as f64 - cy;
+        let vx0 = -(a.dx as f64) - cx;
+        let mut qx = fixed(cx + c * vx0 + s * vy + 0.5);
+        let mut qy = fixed(cy - s * vx0 + c * vy + 0.5);
+        let row = &mut out.data[y * w..(y + 1) * w];
+        for o in row.iter_mut() {
+            let (ix, iy) = ((qx >> 32) as usize, (qy >> 32) as usize);
+            // Negative positions wrap to huge values and fail the test too.
+            *o = if ix < w && iy < h {
+                m.data[iy * w + ix]
+            } else {
+                fill
+            };
+            qx += step_x;
+            qy += step_y;
         }
-        out
+    }
+    out
 }
 
 /// `dst(x) = src(x - dx)`, `fill` where `x - dx` is outside the row.

@@ -174,6 +174,8 @@ struct Ctx<'a> {
     h: usize,
     r: &'a Mask,
     t: &'a Mask,
+    rb: &'a BitMask,
+    tb: &'a BitMask,
     r_labels: Option<Labeling>,
     t_labels: Option<Labeling>,
 }
@@ -181,8 +183,8 @@ struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     fn ensure_labels(&mut self) {
         if self.r_labels.is_none() {
-            self.r_labels = Some(label8(self.r));
-            self.t_labels = Some(label8(self.t));
+            self.r_labels = Some(label8(self.rb));
+            self.t_labels = Some(label8(self.tb));
         }
     }
 
@@ -296,20 +298,28 @@ pub fn compare(
         (test.width, test.height)
     );
     let (w, h) = (test.width as usize, test.height as usize);
-    let mut flash = test.and_not(reference);
-    let mut cut = reference.and_not(test);
-    if let Some(v) = valid {
-        for ((f, c), &vv) in flash.data.iter_mut().zip(cut.data.iter_mut()).zip(&v.data) {
-            *f &= vv;
-            *c &= vv;
+    let rb = BitMask::from_mask(reference);
+    let tb = BitMask::from_mask(test);
+    let care = valid.map(BitMask::from_mask);
+    // Raw differences `a & !b` where differences count.
+    let raw_difference = |a: &BitMask, b: &BitMask| -> BitMask {
+        let mut d = BitMask::new(w, h);
+        for (d, (&a, &b)) in d.words.iter_mut().zip(a.words.iter().zip(&b.words)) {
+            *d = a & !b;
         }
-    }
+        if let Some(care) = &care {
+            for (d, &c) in d.words.iter_mut().zip(&care.words) {
+                *d &= c;
+            }
+        }
+        d
+    };
+    let flash = raw_difference(&tb, &rb);
+    let cut = raw_difference(&rb, &tb);
     // Unexplained pixels via bit-packed disk dilations: "no pixel of the
     // opposite value within r" == "not in the dilation of the opposite
     // set". Four dilations of 64-px words cost far less than two
     // full-image distance transforms.
-    let rb = BitMask::from_mask(reference);
-    let tb = BitMask::from_mask(test);
     let r = p.tolerance;
     let (dil_r, dil_nr) = (rb.dilate_disk(r), rb.not().dilate_disk(r));
     let (dil_t, dil_nt) = (tb.dilate_disk(r), tb.not().dilate_disk(r));
@@ -331,6 +341,8 @@ pub fn compare(
         h,
         r: reference,
         t: test,
+        rb: &rb,
+        tb: &tb,
         r_labels: None,
         t_labels: None,
     };
@@ -351,7 +363,7 @@ pub fn compare(
         let is_unexpl =
             |q: usize| (unexpl[(q / w) * wpr + (q % w) / 64] >> ((q % w) % 64)) & 1 != 0;
         let raw = label8(raw_mask);
-        let mut keep = Mask::new(w as u32, h as u32);
+        let mut keep = BitMask::new(w, h);
         let mut facts: Vec<Option<(Topology, Evidence)>> = vec![None; raw.components.len()];
         let mut queue: Vec<(u32, u32)> = Vec::new();
         for (i, c) in raw.components.iter().enumerate() {
@@ -407,7 +419,7 @@ pub fn compare(
                         continue;
                     }
                     let n = ny as usize * w + nx as usize;
-                    if visit[n] == 0 && raw_mask.data[n] != 0 {
+                    if visit[n] == 0 && raw_mask.get(nx as usize, ny as usize) {
                         visit[n] = 1;
                         queue.push((n as u32, d + 1));
                     }
@@ -415,7 +427,7 @@ pub fn compare(
             }
             for &(q, _) in &queue {
                 visit[q as usize] = 0;
-                keep.data[q as usize] = 1;
+                keep.set(q as usize % w, q as usize / w);
             }
         }
         let kept = label8(&keep);

@@ -1,4 +1,4 @@
-//! 8-connected component labelling on byte masks, run-based.
+//! 8-connected component labelling on bit-packed masks, run-based.
 //!
 //! Labelling works on horizontal runs rather than pixels: material masks are
 //! 30-50 % foreground, and a union-find over runs touches each run once per
@@ -7,7 +7,7 @@
 //! because the topology checks in `compare` label the reference, the test and
 //! their intersection.
 
-use crate::mask::Mask;
+use crate::mask::BitMask;
 
 /// A horizontal run `[x0, x1)` on row `y`.
 #[derive(Clone, Copy, Debug)]
@@ -105,48 +105,56 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
     }
 }
 
-/// Label the 8-connected components of the non-zero pixels of `mask`.
-pub fn label8(mask: &Mask) -> Labeling {
-    let (w, h) = (mask.width as usize, mask.height as usize);
+/// Appends the runs of one packed row. Run ends are where a bit differs
+/// from its left neighbour: `word ^ (word << 1)` marks them all, so a
+/// word's runs cost one step each and empty words cost nothing.
+fn row_runs(words: &[u64], y: u32, width: u32, runs: &mut Vec<Run>) {
+    let (mut carry, mut start) = (0u64, 0u32);
+    for (k, &word) in words.iter().enumerate() {
+        let mut edges = word ^ ((word << 1) | carry);
+        carry = word >> 63;
+        while edges != 0 {
+            let b = edges.trailing_zeros();
+            let x = k as u32 * 64 + b;
+            if (word >> b) & 1 != 0 {
+                start = x;
+            } else {
+                runs.push(Run {
+                    y,
+                    x0: start,
+                    x1: x,
+                });
+            }
+            edges &= edges - 1;
+        }
+    }
+    if carry != 0 {
+        runs.push(Run {
+            y,
+            x0: start,
+            x1: width,
+        });
+    }
+}
+
+/// Label the 8-connected components of the set pixels of `mask`.
+pub fn label8(mask: &BitMask) -> Labeling {
+    let (w, h, wpr) = (mask.width, mask.height, mask.wpr);
     let mut runs: Vec<Run> = Vec::new();
     let mut parent: Vec<u32> = Vec::new();
     let mut prev_start = 0usize;
     let mut prev_end = 0usize;
     let mut row_start = Vec::with_capacity(h + 1);
     for y in 0..h {
-        let row = &mask.data[y * w..(y + 1) * w];
         let cur_start = runs.len();
         row_start.push(cur_start as u32);
-        let mut x = 0usize;
-        while x < w {
-            // Skip background 8 bytes at a time, then bytewise.
-            while x + 8 <= w && u64::from_le_bytes(row[x..x + 8].try_into().unwrap()) == 0 {
-                x += 8;
-            }
-            while x < w && row[x] == 0 {
-                x += 1;
-            }
-            if x >= w {
-                break;
-            }
-            let x0 = x;
-            // Masks are 0/1: eight set bytes read as 0x0101...01.
-            while x + 8 <= w
-                && u64::from_le_bytes(row[x..x + 8].try_into().unwrap()) == 0x0101_0101_0101_0101
-            {
-                x += 8;
-            }
-            while x < w && row[x] != 0 {
-                x += 1;
-            }
-            let id = runs.len() as u32;
-            runs.push(Run {
-                y: y as u32,
-                x0: x0 as u32,
-                x1: x as u32,
-            });
-            parent.push(id);
-        }
+        row_runs(
+            &mask.words[y * wpr..(y + 1) * wpr],
+            y as u32,
+            w as u32,
+            &mut runs,
+        );
+        parent.extend(cur_start as u32..runs.len() as u32);
         let cur_end = runs.len();
         // Merge with previous row: 8-connectivity means runs touch when
         // [x0-1, x1] overlaps [px0, px1).
@@ -222,6 +230,7 @@ pub fn label8(mask: &Mask) -> Labeling {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mask::Mask;
 
     #[test]
     fn diagonal_pixels_are_one_component() {
@@ -230,7 +239,7 @@ mod tests {
         m.data[5] = 1;
         m.data[10] = 1;
         m.data[3] = 1;
-        let l = label8(&m);
+        let l = label8(&BitMask::from_mask(&m));
         assert_eq!(l.components.len(), 2);
         assert_eq!(l.components[0].area, 3);
         assert_eq!(l.pixels_of(0).collect::<Vec<_>>(), vec![0, 5, 10]);
@@ -250,7 +259,7 @@ mod tests {
             height: 3,
             data: vec![1, 0, 1, 1, 0, 1, 1, 1, 1],
         };
-        let l = label8(&m);
+        let l = label8(&BitMask::from_mask(&m));
         assert_eq!(l.components.len(), 1);
         assert_eq!(l.components[0].area, 7);
     }

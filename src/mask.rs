@@ -57,22 +57,6 @@ impl Mask {
         }
     }
 
-    /// `self & other`, element-wise.
-    pub fn and(&self, other: &Mask) -> Mask {
-        assert_eq!((self.width, self.height), (other.width, other.height));
-        let data = self
-            .data
-            .iter()
-            .zip(&other.data)
-            .map(|(&a, &b)| a & b)
-            .collect();
-        Mask {
-            width: self.width,
-            height: self.height,
-            data,
-        }
-    }
-
     /// 0/255 greyscale view, for debugging and overlays.
     pub fn to_gray(&self) -> GrayImage {
         GrayImage::from_raw(
@@ -125,6 +109,17 @@ pub struct BitMask {
 }
 
 impl BitMask {
+    /// A mask with no pixel set.
+    pub fn new(width: usize, height: usize) -> BitMask {
+        let wpr = width.div_ceil(64);
+        BitMask {
+            width,
+            height,
+            wpr,
+            words: vec![0; wpr * height],
+        }
+    }
+
     pub fn from_mask(m: &Mask) -> BitMask {
         let (w, h) = (m.width as usize, m.height as usize);
         let wpr = w.div_ceil(64);
@@ -146,6 +141,11 @@ impl BitMask {
     #[inline]
     pub fn get(&self, x: usize, y: usize) -> bool {
         (self.words[y * self.wpr + x / 64] >> (x % 64)) & 1 != 0
+    }
+
+    #[inline]
+    pub fn set(&mut self, x: usize, y: usize) {
+        self.words[y * self.wpr + x / 64] |= 1 << (x % 64);
     }
 
     /// Mask of valid bits in the last word of a row.

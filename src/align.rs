@@ -29,9 +29,10 @@ use crate::mask::{BitMask as Bits, Mask};
 
 /// Whole-row shifts of a bit-packed mask, for the translation searches.
 trait BitMaskShift {
-    /// Copy with every row shifted so that `out(x) = self(x - dx)`; columns
-    /// with no source are 0. Also returns the word mask of valid columns.
-    fn shifted_x(&self, dx: i32) -> (Vec<u64>, Vec<u64>);
+        /// Copy with the rows `rows` shifted so that `out(x) = self(x - dx)`;
+        /// columns with no source, and other rows, are 0. Also returns the word
+        /// mask of valid columns.
+        fn shifted_x(&self, dx: i32, rows: std::ops::Range<usize>) -> (Vec<u64>, Vec<u64>);
 }
 
 /// How much registration to do before comparing.
@@ -74,12 +75,10 @@ pub struct Alignment {
 }
 
 impl BitMaskShift for Bits {
-    /// Copy with every row shifted so that `out(x) = self(x - dx)`; columns
-    /// with no source are 0. Also returns the word mask of valid columns.
-    fn shifted_x(&self, dx: i32) -> (Vec<u64>, Vec<u64>) {
-        let wpr = self.wpr;
-        let mut out = vec![0u64; self.words.len()];
-        for y in 0..self.height {
+        fn shifted_x(&self, dx: i32, rows: std::ops::Range<usize>) -> (Vec<u64>, Vec<u64>) {
+            let wpr = self.wpr;
+            let mut out = vec![0u64; self.words.len()];
+            for y in rows {
             shift_row(
                 &self.words[y * wpr..(y + 1) * wpr],
                 &mut out[y * wpr..(y + 1) * wpr],
@@ -143,7 +142,11 @@ fn fine_search(
         if dx.abs() > max_shift {
             continue;
         }
-        let (rs, valid) = r.shifted_x(dx);
+                // Only the rows that some dy of the search compares (a quadrant's
+                // search needs a quarter of them).
+                let rows = (region.y0 as i64 - i64::from(centre.1 + radius)).max(0) as usize
+                    ..(region.y1 as i64 - i64::from(centre.1 - radius)).clamp(0, r.height as i64) as usize;
+                let (rs, valid) = r.shifted_x(dx, rows);
         let valid = &valid[region.k0..region.k1];
         let row_count: u64 = valid.iter().map(|v| u64::from(v.count_ones())).sum();
         for dy in centre.1 - radius..=centre.1 + radius {

@@ -29,10 +29,10 @@ use crate::mask::{BitMask as Bits, Mask};
 
 /// Whole-row shifts of a bit-packed mask, for the translation searches.
 trait BitMaskShift {
-        /// Copy with the rows `rows` shifted so that `out(x) = self(x - dx)`;
-        /// columns with no source, and other rows, are 0. Also returns the word
-        /// mask of valid columns.
-        fn shifted_x(&self, dx: i32, rows: std::ops::Range<usize>) -> (Vec<u64>, Vec<u64>);
+    /// Copy with the rows `rows` shifted so that `out(x) = self(x - dx)`;
+    /// columns with no source, and other rows, are 0. Also returns the word
+    /// mask of valid columns.
+    fn shifted_x(&self, dx: i32, rows: std::ops::Range<usize>) -> (Vec<u64>, Vec<u64>);
 }
 
 /// How much registration to do before comparing.
@@ -75,10 +75,10 @@ pub struct Alignment {
 }
 
 impl BitMaskShift for Bits {
-        fn shifted_x(&self, dx: i32, rows: std::ops::Range<usize>) -> (Vec<u64>, Vec<u64>) {
-            let wpr = self.wpr;
-            let mut out = vec![0u64; self.words.len()];
-            for y in rows {
+    fn shifted_x(&self, dx: i32, rows: std::ops::Range<usize>) -> (Vec<u64>, Vec<u64>) {
+        let wpr = self.wpr;
+        let mut out = vec![0u64; self.words.len()];
+        for y in rows {
             shift_row(
                 &self.words[y * wpr..(y + 1) * wpr],
                 &mut out[y * wpr..(y + 1) * wpr],
@@ -142,11 +142,11 @@ fn fine_search(
         if dx.abs() > max_shift {
             continue;
         }
-                // Only the rows that some dy of the search compares (a quadrant's
-                // search needs a quarter of them).
-                let rows = (region.y0 as i64 - i64::from(centre.1 + radius)).max(0) as usize
-                    ..(region.y1 as i64 - i64::from(centre.1 - radius)).clamp(0, r.height as i64) as usize;
-                let (rs, valid) = r.shifted_x(dx, rows);
+        // Only the rows that some dy of the search compares (a quadrant's
+        // search needs a quarter of them).
+        let rows = (region.y0 as i64 - i64::from(centre.1 + radius)).max(0) as usize
+            ..(region.y1 as i64 - i64::from(centre.1 - radius)).clamp(0, r.height as i64) as usize;
+        let (rs, valid) = r.shifted_x(dx, rows);
         let valid = &valid[region.k0..region.k1];
         let row_count: u64 = valid.iter().map(|v| u64::from(v.count_ones())).sum();
         for dy in centre.1 - radius..=centre.1 + radius {
@@ -796,10 +796,9 @@ impl DisplacementField {
     }
 
     /// Bilinear interpolation (constant extrapolation beyond the outer
-    /// centres).
-    pub fn at(&self, x: f32, y: f32) -> (f32, f32) {
-        let (ix, fx) = self.locate(x, self.nx, self.width);
-        let (iy, fy) = self.locate(y, self.ny, self.height);
+    /// centres) at a position given per axis as (node index, fraction
+    /// towards the next node), from `locate`.
+    fn interpolate(&self, (ix, fx): (usize, f32), (iy, fy): (usize, f32)) -> (f32, f32) {
         let ix1 = (ix + 1).min(self.nx - 1);
         let iy1 = (iy + 1).min(self.ny - 1);
         let g = |v: &Vec<f32>| {
@@ -1162,12 +1161,21 @@ impl BlockOffsets {
                 .map(|a| (a + (a + b).min(len)) as f32 / 2.0 - 0.5)
                 .collect()
         };
-        let (xs, ys) = (centres(f.width), centres(f.height));
+        // Where each block column and row falls between the node centres,
+        // found once rather than per block.
+        let xs: Vec<(usize, f32)> = centres(f.width)
+            .into_iter()
+            .map(|x| f.locate(x, f.nx, f.width))
+            .collect();
+        let ys: Vec<(usize, f32)> = centres(f.height)
+            .into_iter()
+            .map(|y| f.locate(y, f.ny, f.height))
+            .collect();
         let offsets = ys
             .iter()
             .flat_map(|&y| xs.iter().map(move |&x| (x, y)))
             .map(|(x, y)| {
-                let (dx, dy) = f.at(x, y);
+                let (dx, dy) = f.interpolate(x, y);
                 (dx.round() as i64, dy.round() as i64)
             })
             .collect();

@@ -137,38 +137,65 @@ fn fine_search(
     radius: i32,
     max_shift: i32,
 ) -> (i32, i32, f64) {
+    let wpr = r.wpr;
     let mut best = (centre.0, centre.1, f64::INFINITY);
+    // Only the rows that some dy of the search compares (a quadrant's
+    // search needs a quarter of them).
+    let rows = (region.y0 as i64 - i64::from(centre.1 + radius)).max(0) as usize
+        ..(region.y1 as i64 - i64::from(centre.1 - radius)).clamp(0, r.height as i64) as usize;
+    let mut test_words = vec![0u64; t.words.len()];
     for dx in centre.0 - radius..=centre.0 + radius {
         if dx.abs() > max_shift {
             continue;
         }
-        // Only the rows that some dy of the search compares (a quadrant's
-        // search needs a quarter of them).
-        let rows = (region.y0 as i64 - i64::from(centre.1 + radius)).max(0) as usize
-            ..(region.y1 as i64 - i64::from(centre.1 - radius)).clamp(0, r.height as i64) as usize;
-        let (rs, valid) = r.shifted_x(dx, rows);
-        let valid = &valid[region.k0..region.k1];
-        let row_count: u64 = valid.iter().map(|v| u64::from(v.count_ones())).sum();
+        let (mut shifted, valid) = r.shifted_x(dx, rows.clone());
+        // Both sides are cleared outside the columns compared (valid for
+        // this dx, inside the region), so that each dy below is one
+        // XOR-popcount over a contiguous block of rows: per-row loops of a
+        // few words cost more in overhead than in counting.
+        let columns: Vec<u64> = (0..wpr)
+            .map(|k| {
+                if (region.k0..region.k1).contains(&k) {
+                    valid[k]
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let row_count: u64 = columns.iter().map(|v| u64::from(v.count_ones())).sum();
+        for y in rows.clone() {
+            for (s, &c) in shifted[y * wpr..(y + 1) * wpr].iter_mut().zip(&columns) {
+                *s &= c;
+            }
+        }
+        for y in region.y0..region.y1 {
+            let src = &t.words[y * wpr..(y + 1) * wpr];
+            for ((d, &s), &c) in test_words[y * wpr..(y + 1) * wpr]
+                .iter_mut()
+                .zip(src)
+                .zip(&columns)
+            {
+                *d = s & c;
+            }
+        }
         for dy in centre.1 - radius..=centre.1 + radius {
             if dy.abs() > max_shift {
                 continue;
             }
-            let (mut miss, mut n) = (0u64, 0u64);
-            for y in region.y0..region.y1 {
-                let sy = y as i64 - dy as i64;
-                if sy < 0 || sy as usize >= r.height {
-                    continue;
-                }
-                let trow = &t.words[y * t.wpr + region.k0..y * t.wpr + region.k1];
-                let rrow = &rs[sy as usize * r.wpr + region.k0..sy as usize * r.wpr + region.k1];
-                miss += trow
-                    .iter()
-                    .zip(rrow)
-                    .zip(valid)
-                    .map(|((&a, &b), &v)| u64::from(((a ^ b) & v).count_ones()))
-                    .sum::<u64>();
-                n += row_count;
+            // Test rows whose reference row `y - dy` exists.
+            let y0 = (region.y0 as i64).max(i64::from(dy));
+            let y1 = (region.y1 as i64).min(r.height as i64 + i64::from(dy));
+            if y1 <= y0 {
+                continue;
             }
+            let (y0, y1) = (y0 as usize, y1 as usize);
+            let s0 = (y0 as i64 - i64::from(dy)) as usize;
+            let miss: u64 = test_words[y0 * wpr..y1 * wpr]
+                .iter()
+                .zip(&shifted[s0 * wpr..(s0 + y1 - y0) * wpr])
+                .map(|(&a, &b)| u64::from((a ^ b).count_ones()))
+                .sum();
+            let n = row_count * (y1 - y0) as u64;
             if n == 0 {
                 continue;
             }

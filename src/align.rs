@@ -209,35 +209,39 @@ fn fine_search(
     best
 }
 
-/// `f x f` block sums (f <= 15 so a sum fits in a byte for 0/1 masks).
-/// Column pairs/quads are summed with plain indexed loops, which the
+/// Block sums of a mask or of coarser sums: `(columns, rows, sums)`.
+type BlockSums = (usize, usize, Vec<u8>);
+
+/// 2x2 block sums (0..4) of a 0/1 mask. Plain indexed loops, which the
 /// compiler vectorises (iterator `chunks().sum()` did not).
-fn block_sums(m: &Mask, f: usize) -> (usize, usize, Vec<u8>) {
+fn block_sums(m: &Mask) -> BlockSums {
     let (w, h) = (m.width as usize, m.height as usize);
-    let (cw, ch) = (w / f, h / f);
+    let (cw, ch) = (w / 2, h / 2);
     let mut out = vec![0u8; cw * ch];
-    for y in 0..ch * f {
-        let row = &m.data[y * w..y * w + cw * f];
-        let orow = &mut out[(y / f) * cw..(y / f + 1) * cw];
-        match f {
-            2 => {
-                for cx in 0..cw {
-                    orow[cx] += row[2 * cx] + row[2 * cx + 1];
-                }
-            }
-            4 => {
-                for cx in 0..cw {
-                    orow[cx] += row[4 * cx] + row[4 * cx + 1] + row[4 * cx + 2] + row[4 * cx + 3];
-                }
-            }
-            _ => {
-                for (cx, chunk) in row.chunks_exact(f).enumerate() {
-                    orow[cx] += chunk.iter().sum::<u8>();
-                }
-            }
+    for y in 0..ch * 2 {
+        let row = &m.data[y * w..y * w + cw * 2];
+        let orow = &mut out[(y / 2) * cw..(y / 2 + 1) * cw];
+        for cx in 0..cw {
+            orow[cx] += row[2 * cx] + row[2 * cx + 1];
         }
     }
     (cw, ch, out)
+}
+
+/// 2x2 sums of block sums: 4x4 block sums from 2x2 ones, exactly what
+/// summing the mask directly gives (`w / 4 == (w / 2) / 2`), for a quarter
+/// of the reads. Values stay within a byte for 0/1 masks (at most 16).
+fn halve((cw, ch, s): &BlockSums) -> BlockSums {
+    let (hw, hh) = (cw / 2, ch / 2);
+    let mut out = vec![0u8; hw * hh];
+    for y in 0..hh * 2 {
+        let row = &s[y * cw..y * cw + hw * 2];
+        let orow = &mut out[(y / 2) * hw..(y / 2 + 1) * hw];
+        for cx in 0..hw {
+            orow[cx] += row[2 * cx] + row[2 * cx + 1];
+        }
+    }
+    (hw, hh, out)
 }
 
 /// Sum of absolute differences of two equally long byte rows. Summed in
@@ -293,6 +297,23 @@ fn coarse_search(r: &[u8], t: &[u8], cw: usize, ch: usize, k: i32) -> (i32, i32)
 /// Estimate the alignment of `test` relative to `reference` (both material
 /// masks of the same size).
 pub fn estimate(reference: &Mask, test: &Mask, p: &AlignParams) -> Alignment {
+    estimate_with_sums(
+        reference,
+        test,
+        &halve(&block_sums(reference)),
+        &halve(&block_sums(test)),
+        p,
+    )
+}
+
+/// [`estimate`], given both masks' 4x4 block sums.
+fn estimate_with_sums(
+    reference: &Mask,
+    test: &Mask,
+    reference_sums: &BlockSums,
+    test_sums: &BlockSums,
+    p: &AlignParams,
+) -> Alignment {
     if p.mode == AlignMode::None {
         return Alignment::default();
     }
@@ -302,11 +323,11 @@ pub fn estimate(reference: &Mask, test: &Mask, p: &AlignParams) -> Alignment {
     );
     const F: usize = 4;
     let max_shift = p.max_shift as i32;
-    let (cw, ch, rc) = block_sums(reference, F);
-    let (_, _, tc) = block_sums(test, F);
+    let (cw, ch, rc) = (reference_sums.0, reference_sums.1, &reference_sums.2);
+    let tc = &test_sums.2;
     let k = (max_shift + F as i32 - 1) / F as i32;
     let (cdx, cdy) = if cw > 2 * k as usize && ch > 2 * k as usize {
-        coarse_search(&rc, &tc, cw, ch, k)
+        coarse_search(rc, tc, cw, ch, k)
     } else {
         (0, 0)
     };
@@ -388,8 +409,7 @@ pub fn estimate(reference: &Mask, test: &Mask, p: &AlignParams) -> Alignment {
         if !(0.01..0.99).contains(&frac) {
             continue;
         }
-        let (sx, sy, _) =
-            coarse_search_region(&rc, &tc, cw, ch, (qx0, qy0, qx1, qy1), (gx, gy), kq);
+        let (sx, sy, _) = coarse_search_region(rc, tc, cw, ch, (qx0, qy0, qx1, qy1), (gx, gy), kq);
         let px = (qx0 + qx1) as f64 / 2.0 - cxm;
         let py = (qy0 + qy1) as f64 / 2.0 - cym;
         pts.push((px, py, sx as f64, sy as f64));
@@ -439,7 +459,7 @@ pub fn estimate(reference: &Mask, test: &Mask, p: &AlignParams) -> Alignment {
         );
         let (sx, sy, sc) = coarse_search_region(
             &rot.data,
-            &tc,
+            tc,
             cw,
             ch,
             (0, 0, cw, ch),
@@ -683,7 +703,13 @@ pub fn register(
     test: &Mask,
     p: &AlignParams,
 ) -> Registration {
-    let alignment = estimate(reference, test, p);
+    // 2x2 block sums serve the field search and, halved, the global one;
+    // the reference's are reused when the global alignment moves nothing.
+    let sums = (p.mode != AlignMode::None).then(|| (block_sums(reference), block_sums(test)));
+    let alignment = match &sums {
+        Some((r, t)) => estimate_with_sums(reference, test, &halve(r), &halve(t), p),
+        None => Alignment::default(),
+    };
     let moved = alignment != Alignment::default();
     let (mut warped, mut valid) = if moved {
         let (warped, valid) = warp_reference(reference, test, &alignment);
@@ -698,8 +724,18 @@ pub fn register(
             m.clone()
         }
     });
-    if p.mode != AlignMode::None {
-        let field = estimate_field(&warped, test, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
+    if let Some((reference_sums, test_sums)) = sums {
+        let sums = FieldSums {
+            width: test.width as usize,
+            height: test.height as usize,
+            reference: if moved {
+                block_sums(&warped)
+            } else {
+                reference_sums
+            },
+            test: test_sums.2,
+        };
+        let field = estimate_field(&sums, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
         if field.max_abs() >= 0.5 {
             let field = BlockOffsets::new(&field);
             let covered = valid
@@ -860,13 +896,7 @@ impl DisplacementField {
 /// of it: nodes stay `tile` apart, but each is
 /// estimated from a `(2 win + 1) tile` window, which resolves the aperture
 /// problem of cells crossed by parallel traces only.
-pub fn estimate_field(
-    reference: &Mask,
-    test: &Mask,
-    tile: usize,
-    range: i32,
-    win: usize,
-) -> DisplacementField {
+fn estimate_field(sums: &FieldSums, tile: usize, range: i32, win: usize) -> DisplacementField {
     // Narrow first: nodes are chosen within +-2 px of the global alignment,
     // and only when some node's optimum lies on that border from the full
     // range. The costs of every shift are computed once: the narrow shifts
@@ -877,13 +907,7 @@ pub fn estimate_field(
     // the pixels and half the shifts per axis, and the block sums keep
     // enough partial-coverage information for the sub-pixel parabola to
     // recover ~0.5 px precision.
-    let sums = FieldSums {
-        width: reference.width as usize,
-        height: reference.height as usize,
-        reference: block_sums(reference, FIELD_SCALE),
-        test: block_sums(test, FIELD_SCALE).2,
-    };
-    let costs = NodeCosts::new(&sums, tile, range, win);
+    let costs = NodeCosts::new(sums, tile, range, win);
     // +-2 px = +-1 block at half resolution.
     if costs.range > 1 {
         let (f, border) = choose_field(&costs.narrowed(1));
@@ -897,13 +921,11 @@ pub fn estimate_field(
 /// Block size of the field search's block sums.
 const FIELD_SCALE: usize = 2;
 
-/// The field search's inputs: both masks' block sums, computed once for the
-/// narrow and the wide search.
+/// The field search's inputs: both masks' block sums (`FIELD_SCALE`).
 struct FieldSums {
     width: usize,
     height: usize,
-    /// (columns, rows, sums) of the reference.
-    reference: (usize, usize, Vec<u8>),
+    reference: BlockSums,
     test: Vec<u8>,
 }
 

@@ -68,26 +68,26 @@ pub fn binarize(gray: &GrayImage, threshold: Threshold, polarity: Polarity) -> M
 }
 
 fn histogram(img: &GrayImage) -> [u32; 256] {
-        // Eight interleaved histograms break the store-to-load dependency on
-        // runs of equal values (binarised images are long runs of 0 and 255);
-        // bytes come from one 8-byte load each eight.
-        let mut hs = [[0u32; 256]; 8];
-        let raw = img.as_raw();
-        let (words, rest) = raw.as_chunks::<8>();
-        for w in words {
-            let v = u64::from_le_bytes(*w);
-            for (i, h) in hs.iter_mut().enumerate() {
-                h[((v >> (8 * i)) & 0xff) as usize] += 1;
-            }
+    // Eight interleaved histograms break the store-to-load dependency on
+    // runs of equal values (binarised images are long runs of 0 and 255);
+    // bytes come from one 8-byte load each eight.
+    let mut hs = [[0u32; 256]; 8];
+    let raw = img.as_raw();
+    let (words, rest) = raw.as_chunks::<8>();
+    for w in words {
+        let v = u64::from_le_bytes(*w);
+        for (i, h) in hs.iter_mut().enumerate() {
+            h[((v >> (8 * i)) & 0xff) as usize] += 1;
         }
-        for &v in rest {
-            hs[0][v as usize] += 1;
-        }
-        let mut h = [0u32; 256];
-        for (i, total) in h.iter_mut().enumerate() {
-            *total = hs.iter().map(|p| p[i]).sum();
-        }
-        h
+    }
+    for &v in rest {
+        hs[0][v as usize] += 1;
+    }
+    let mut h = [0u32; 256];
+    for (i, total) in h.iter_mut().enumerate() {
+        *total = hs.iter().map(|p| p[i]).sum();
+    }
+    h
 }
 
 /// Otsu's threshold `t`: classes are `<= t` and `> t`.

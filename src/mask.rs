@@ -208,21 +208,24 @@ impl BitMask {
             }
             horiz.push(cur);
         }
-        let mut out = vec![0u64; self.words.len()];
-        for y in 0..h as i64 {
-            let o = &mut out[y as usize * wpr..(y as usize + 1) * wpr];
-            for dy in -ri..=ri {
-                let sy = y + dy;
-                if sy < 0 || sy >= h as i64 {
-                    continue;
+                // Vertical: for each row offset, one OR of a contiguous block of
+                // rows (row-by-row loops of a few words were mostly overhead).
+                let mut out = horiz[hw[0]].clone();
+                for dy in 1..=ri as usize {
+                    let src = &horiz[hw[dy]];
+                    let shift = dy * wpr;
+                    if shift >= out.len() {
+                        break;
+                    }
+                    let n = out.len() - shift;
+                    // out(y) |= src(y + dy), and out(y + dy) |= src(y).
+                    for (o, &s) in out[..n].iter_mut().zip(&src[shift..]) {
+                        *o |= s;
+                    }
+                    for (o, &s) in out[shift..].iter_mut().zip(&src[..n]) {
+                        *o |= s;
+                    }
                 }
-                let src = &horiz[hw[dy.unsigned_abs() as usize]]
-                    [sy as usize * wpr..(sy as usize + 1) * wpr];
-                for k in 0..wpr {
-                    o[k] |= src[k];
-                }
-            }
-        }
         BitMask {
             width: self.width,
             height: self.height,

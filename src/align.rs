@@ -661,19 +661,19 @@ fn copy_shifted(dst: &mut [u8], src: &[u8], dx: i64, fill: u8) {
 /// reference covers the pixel). Uncovered pixels are copied from the test so
 /// they produce no differences and no artificial edges.
 pub fn warp_reference(reference: &Mask, test: &Mask, a: &Alignment) -> (Mask, Mask) {
-    let ones = Mask {
-        width: reference.width,
-        height: reference.height,
-        data: vec![1; reference.data.len()],
-    };
-    let valid = warp_mask(&ones, a, 0);
+    let valid = warp_mask(&Mask::filled(reference.width, reference.height), a, 0);
     let mut r = warp_mask(reference, a, 0);
-    for ((rv, &v), &t) in r.data.iter_mut().zip(&valid.data).zip(&test.data) {
-        if v == 0 {
-            *rv = t;
-        }
-    }
+    fill_uncovered(&mut r, &valid, test);
     (r, valid)
+}
+
+/// Where `covered` is 0, `reference` takes the test's value: no difference
+/// is claimed where the warped reference has no data. Branch-free, so that
+/// it vectorises (the `if` version was a tenth of registration).
+fn fill_uncovered(reference: &mut Mask, covered: &Mask, test: &Mask) {
+    for ((r, &c), &t) in reference.data.iter_mut().zip(&covered.data).zip(&test.data) {
+        *r = (*r & c) | (t & (c ^ 1));
+    }
 }
 
 /// The reference carried into the test's frame.
@@ -743,18 +743,7 @@ pub fn register(
                 .unwrap_or_else(|| Mask::filled(reference.width, reference.height));
             let covered = warp_field(&covered, &field, 0);
             let mut moved_reference = warp_field(&warped, &field, 0);
-            // Uncovered pixels take the test's value: no difference is
-            // claimed where the reference has no data.
-            for ((rv, &cv), &tv) in moved_reference
-                .data
-                .iter_mut()
-                .zip(&covered.data)
-                .zip(&test.data)
-            {
-                if cv == 0 {
-                    *rv = tv;
-                }
-            }
+            fill_uncovered(&mut moved_reference, &covered, test);
             warped = moved_reference;
             valid = Some(covered);
             ignored = ignored.map(|m| warp_field(&m, &field, 0));

@@ -208,24 +208,24 @@ impl BitMask {
             }
             horiz.push(cur);
         }
-                // Vertical: for each row offset, one OR of a contiguous block of
-                // rows (row-by-row loops of a few words were mostly overhead).
-                let mut out = horiz[hw[0]].clone();
-                for dy in 1..=ri as usize {
-                    let src = &horiz[hw[dy]];
-                    let shift = dy * wpr;
-                    if shift >= out.len() {
-                        break;
-                    }
-                    let n = out.len() - shift;
-                    // out(y) |= src(y + dy), and out(y + dy) |= src(y).
-                    for (o, &s) in out[..n].iter_mut().zip(&src[shift..]) {
-                        *o |= s;
-                    }
-                    for (o, &s) in out[shift..].iter_mut().zip(&src[..n]) {
-                        *o |= s;
-                    }
-                }
+        // Vertical: for each row offset, one OR of a contiguous block of
+        // rows (row-by-row loops of a few words were mostly overhead).
+        let mut out = horiz[hw[0]].clone();
+        for dy in 1..=ri as usize {
+            let src = &horiz[hw[dy]];
+            let shift = dy * wpr;
+            if shift >= out.len() {
+                break;
+            }
+            let n = out.len() - shift;
+            // out(y) |= src(y + dy), and out(y + dy) |= src(y).
+            for (o, &s) in out[..n].iter_mut().zip(&src[shift..]) {
+                *o |= s;
+            }
+            for (o, &s) in out[shift..].iter_mut().zip(&src[..n]) {
+                *o |= s;
+            }
+        }
         BitMask {
             width: self.width,
             height: self.height,

@@ -25,6 +25,8 @@
 //!    fitted to them by least squares, refined by +-0.1 deg steps on the
 //!    full-resolution mask, and accepted only if it lowers the mismatch.
 
+use std::borrow::Cow;
+
 use crate::mask::{BitMask as Bits, Mask};
 
 /// Whole-row shifts of a bit-packed mask, for the translation searches.
@@ -677,9 +679,10 @@ fn fill_uncovered(reference: &mut Mask, covered: &Mask, test: &Mask) {
 }
 
 /// The reference carried into the test's frame.
-pub struct Registration {
-    /// The reference mask in the test frame.
-    pub reference: Mask,
+pub struct Registration<'a> {
+    /// The reference mask in the test frame (the reference itself when
+    /// registration moved nothing).
+    pub reference: Cow<'a, Mask>,
     /// Test pixels where differences count: covered by the warped reference
     /// and not don't-care; `None` when that is every pixel.
     pub care: Option<Mask>,
@@ -697,12 +700,12 @@ const FIELD_WINDOW: usize = 1;
 /// Global alignment (per `p.mode`), then, unless the mode is `None`, the
 /// residual displacement field; the don't-care pixels `ignored` (reference
 /// frame) follow the same warps into the returned care mask.
-pub fn register(
-    reference: &Mask,
+pub fn register<'a>(
+    reference: &'a Mask,
     ignored: Option<&Mask>,
     test: &Mask,
     p: &AlignParams,
-) -> Registration {
+) -> Registration<'a> {
     // 2x2 block sums serve the field search and, halved, the global one;
     // the reference's are reused when the global alignment moves nothing.
     let sums = (p.mode != AlignMode::None).then(|| (block_sums(reference), block_sums(test)));
@@ -711,11 +714,12 @@ pub fn register(
         None => Alignment::default(),
     };
     let moved = alignment != Alignment::default();
+    // Borrowed while nothing moves it (most pairs): no copy of the mask.
     let (mut warped, mut valid) = if moved {
         let (warped, valid) = warp_reference(reference, test, &alignment);
-        (warped, Some(valid))
+        (Cow::Owned(warped), Some(valid))
     } else {
-        (reference.clone(), None)
+        (Cow::Borrowed(reference), None)
     };
     let mut ignored = ignored.map(|m| {
         if moved {
@@ -744,7 +748,7 @@ pub fn register(
             let covered = warp_field(&covered, &field, 0);
             let mut moved_reference = warp_field(&warped, &field, 0);
             fill_uncovered(&mut moved_reference, &covered, test);
-            warped = moved_reference;
+            warped = Cow::Owned(moved_reference);
             valid = Some(covered);
             ignored = ignored.map(|m| warp_field(&m, &field, 0));
         }

@@ -27,6 +27,8 @@
 
 use std::borrow::Cow;
 
+use multiversion::multiversion;
+
 use crate::mask::{BitMask as Bits, Mask};
 
 /// Whole-row shifts of a bit-packed mask, for the translation searches.
@@ -216,6 +218,7 @@ type BlockSums = (usize, usize, Vec<u8>);
 
 /// 2x2 block sums (0..4) of a 0/1 mask. Plain indexed loops, which the
 /// compiler vectorises (iterator `chunks().sum()` did not).
+#[multiversion(targets("x86_64+avx2"))]
 fn block_sums(m: &Mask) -> BlockSums {
     let (w, h) = (m.width as usize, m.height as usize);
     let (cw, ch) = (w / 2, h / 2);
@@ -943,60 +946,13 @@ impl NodeCosts {
         const S: usize = FIELD_SCALE;
         let (w, h) = (sums.width, sums.height);
         let tile = tile.max(64) / 64 * 64;
-        let (cw, ch, rc) = (sums.reference.0, sums.reference.1, &sums.reference.2);
-        let tc = &sums.test;
         let ctile = tile / S;
         let nx = w.div_ceil(tile);
         let ny = h.div_ceil(tile);
         let crange = (range + S as i32 - 1) / S as i32;
         let side = (2 * crange + 1) as usize;
         let ss = side * side;
-        // Rows of block differences a byte can sum: 63 x 4 <= 255.
-        const MAX_ROWS: u32 = 255 / (S * S) as u32;
-        let mut ccost = vec![0u32; nx * ny * ss];
-        let mut ccnt = vec![0u32; nx * ny * ss];
-        for dyi in 0..side {
-            let dy = dyi as i32 - crange;
-            for dxi in 0..side {
-                let dx = dxi as i32 - crange;
-                let (x0, x1) = (dx.max(0) as usize, (cw as i32 + dx.min(0)) as usize);
-                let (y0, y1) = (dy.max(0) as usize, (ch as i32 + dy.min(0)) as usize);
-                let shift = dyi * side + dxi;
-                // Per-column sums of differences (each at most 4) in bytes,
-                // added into the tiles when the row of tiles ends or before a
-                // byte could overflow: whole-row byte loops vectorise 16 lanes
-                // wide, where a call per 32-byte tile segment was all overhead.
-                let mut colsum = vec![0u8; x1.saturating_sub(x0)];
-                let mut rows = 0u32;
-                for y in y0..y1 {
-                    let sy = (y as i32 - dy) as usize;
-                    let trow = &tc[y * cw + x0..y * cw + x1];
-                    let sx0 = (x0 as i32 - dx) as usize;
-                    let rrow = &rc[sy * cw + sx0..sy * cw + sx0 + (x1 - x0)];
-                    for ((c, &p), &q) in colsum.iter_mut().zip(trow).zip(rrow) {
-                        *c += p.abs_diff(q);
-                    }
-                    rows += 1;
-                    let ty = y / ctile;
-                    if y + 1 == y1 || (y + 1) / ctile != ty || rows == MAX_ROWS {
-                        for tx in 0..nx {
-                            let (a, b) = ((tx * ctile).max(x0), ((tx + 1) * ctile).min(x1));
-                            if a >= b {
-                                continue;
-                            }
-                            let idx = (ty.min(ny - 1) * nx + tx) * ss + shift;
-                            ccost[idx] += colsum[a - x0..b - x0]
-                                .iter()
-                                .map(|&v| u32::from(v))
-                                .sum::<u32>();
-                            ccnt[idx] += (b - a) as u32 * rows;
-                        }
-                        colsum.fill(0);
-                        rows = 0;
-                    }
-                }
-            }
-        }
+        let (ccost, ccnt) = tile_costs(sums, ctile, nx, ny, crange);
         let n = nx * ny;
         let mut cost = vec![0u32; n * ss];
         let mut cnt = vec![0u32; n * ss];
@@ -1047,6 +1003,72 @@ impl NodeCosts {
             ..*self
         }
     }
+}
+
+/// Per-tile sums of block differences, and of blocks compared, for every
+/// shift within `crange` (half-resolution units), row-major by `(dy, dx)`
+/// within each tile. These byte loops are the field search's whole cost, so
+/// they are also compiled for AVX2 (twice the lanes), chosen at run time.
+#[multiversion(targets("x86_64+avx2"))]
+fn tile_costs(
+    sums: &FieldSums,
+    ctile: usize,
+    nx: usize,
+    ny: usize,
+    crange: i32,
+) -> (Vec<u32>, Vec<u32>) {
+    const S: usize = FIELD_SCALE;
+    let (cw, ch, rc) = (sums.reference.0, sums.reference.1, &sums.reference.2);
+    let tc = &sums.test;
+    let side = (2 * crange + 1) as usize;
+    let ss = side * side;
+    // Rows of block differences a byte can sum: 63 x 4 <= 255.
+    const MAX_ROWS: u32 = 255 / (S * S) as u32;
+    let mut ccost = vec![0u32; nx * ny * ss];
+    let mut ccnt = vec![0u32; nx * ny * ss];
+    for dyi in 0..side {
+        let dy = dyi as i32 - crange;
+        for dxi in 0..side {
+            let dx = dxi as i32 - crange;
+            let (x0, x1) = (dx.max(0) as usize, (cw as i32 + dx.min(0)) as usize);
+            let (y0, y1) = (dy.max(0) as usize, (ch as i32 + dy.min(0)) as usize);
+            let shift = dyi * side + dxi;
+            // Per-column sums of differences (each at most 4) in bytes,
+            // added into the tiles when the row of tiles ends or before a
+            // byte could overflow: whole-row byte loops vectorise 16 lanes
+            // wide, where a call per 32-byte tile segment was all overhead.
+            let mut colsum = vec![0u8; x1.saturating_sub(x0)];
+            let mut rows = 0u32;
+            for y in y0..y1 {
+                let sy = (y as i32 - dy) as usize;
+                let trow = &tc[y * cw + x0..y * cw + x1];
+                let sx0 = (x0 as i32 - dx) as usize;
+                let rrow = &rc[sy * cw + sx0..sy * cw + sx0 + (x1 - x0)];
+                for ((c, &p), &q) in colsum.iter_mut().zip(trow).zip(rrow) {
+                    *c += p.abs_diff(q);
+                }
+                rows += 1;
+                let ty = y / ctile;
+                if y + 1 == y1 || (y + 1) / ctile != ty || rows == MAX_ROWS {
+                    for tx in 0..nx {
+                        let (a, b) = ((tx * ctile).max(x0), ((tx + 1) * ctile).min(x1));
+                        if a >= b {
+                            continue;
+                        }
+                        let idx = (ty.min(ny - 1) * nx + tx) * ss + shift;
+                        ccost[idx] += colsum[a - x0..b - x0]
+                            .iter()
+                            .map(|&v| u32::from(v))
+                            .sum::<u32>();
+                        ccnt[idx] += (b - a) as u32 * rows;
+                    }
+                    colsum.fill(0);
+                    rows = 0;
+                }
+            }
+        }
+    }
+    (ccost, ccnt)
 }
 
 /// The displacement field from the node costs, and whether some node's

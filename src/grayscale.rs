@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 
 use image::{DynamicImage, GrayImage};
+use multiversion::multiversion;
 
 use crate::binarize::Polarity;
 
@@ -48,6 +49,7 @@ pub fn to_gray(image: &DynamicImage, polarity: Polarity) -> Cow<'_, GrayImage> {
     )
 }
 
+#[multiversion(targets("x86_64+avx2"))]
 fn rgba_to_gray(rgba: &[u8], background: u8) -> Vec<u8> {
     let mut gray = vec![0u8; rgba.len() / 4];
     // Each pixel read as one little-endian u32 and split by shifts: the

@@ -201,8 +201,7 @@ impl<'a> Ctx<'a> {
         };
         let mut topo = Topology::default();
         let mut seen: Vec<u32> = Vec::new();
-        for p in raw.pixels_of(i) {
-            let (x, y) = (p % w, p / w);
+        for (x, y) in raw.points_of(i) {
             for (ddx, ddy) in NEIGHBOURS {
                 let (nx, ny) = (x as i64 + ddx, y as i64 + ddy);
                 if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
@@ -237,16 +236,16 @@ impl<'a> Ctx<'a> {
     /// around the component only (exact up to the window margin, which is
     /// the cap). Called for kept components only, so the full-image
     /// distance transforms are never needed.
-    fn local_depth(&self, raw: &Labeling, i: usize) -> Vec<(usize, u8)> {
-        self.window_depth(&raw.components[i], raw.pixels_of(i))
+    fn local_depth(&self, raw: &Labeling, i: usize) -> Vec<((usize, usize), u8)> {
+        self.window_depth(&raw.components[i], raw.points_of(i))
     }
 
     /// Depth of the given pixels, which lie in the bounding box `c`.
     fn window_depth(
         &self,
         c: &crate::components::Component,
-        pixels: impl Iterator<Item = usize>,
-    ) -> Vec<(usize, u8)> {
+        points: impl Iterator<Item = (usize, usize)>,
+    ) -> Vec<((usize, usize), u8)> {
         const MARGIN: usize = 12;
         let x0 = (c.min_x as usize).saturating_sub(MARGIN);
         let y0 = (c.min_y as usize).saturating_sub(MARGIN);
@@ -264,11 +263,10 @@ impl<'a> Ctx<'a> {
         let dr = boundary_distance(&crop(self.r));
         let dt = boundary_distance(&crop(self.t));
         let cap = (3 * MARGIN) as u8;
-        pixels
-            .map(|p| {
-                let (x, y) = (p % self.w - x0, p / self.w - y0);
-                let j = y * ww + x;
-                (p, dr[j].max(dt[j]).min(cap))
+        points
+            .map(|(x, y)| {
+                let j = (y - y0) * ww + (x - x0);
+                ((x, y), dr[j].max(dt[j]).min(cap))
             })
             .collect()
     }
@@ -360,17 +358,17 @@ pub fn compare(
         } else {
             &unexpl_cut
         };
-        let is_unexpl =
-            |q: usize| (unexpl[(q / w) * wpr + (q % w) / 64] >> ((q % w) % 64)) & 1 != 0;
+        let is_unexpl = |(x, y): (usize, usize)| (unexpl[y * wpr + x / 64] >> (x % 64)) & 1 != 0;
         let raw = label8(raw_mask);
         let mut keep = BitMask::new(w, h);
         let mut facts: Vec<Option<(Topology, Evidence)>> = vec![None; raw.components.len()];
-        let mut queue: Vec<(u32, u32)> = Vec::new();
+        // (x, y, steps from the seeds)
+        let mut queue: Vec<(u32, u32, u32)> = Vec::new();
         for (i, c) in raw.components.iter().enumerate() {
             if c.area < p.min_area {
                 continue;
             }
-            let seeded = raw.pixels_of(i).any(is_unexpl);
+            let seeded = raw.points_of(i).any(is_unexpl);
             let topo = ctx.topology(&raw, i, kind, p.min_area);
             let rescued =
                 !topo.touches_other || !topo.touches_common_background || topo.joins || topo.splits;
@@ -389,30 +387,30 @@ pub fn compare(
             // the deepest pixels (the middle of the gap or bridge).
             queue.clear();
             if seeded {
-                for q in raw.pixels_of(i) {
-                    if is_unexpl(q) {
-                        visit[q] = 1;
-                        queue.push((q as u32, 0));
+                for (x, y) in raw.points_of(i) {
+                    if is_unexpl((x, y)) {
+                        visit[y * w + x] = 1;
+                        queue.push((x as u32, y as u32, 0));
                     }
                 }
             } else {
                 let d = ctx.local_depth(&raw, i);
                 let m = d.iter().map(|x| x.1).max().unwrap_or(0);
-                for &(q, v) in &d {
+                for &((x, y), v) in &d {
                     if v == m {
-                        visit[q] = 1;
-                        queue.push((q as u32, 0));
+                        visit[y * w + x] = 1;
+                        queue.push((x as u32, y as u32, 0));
                     }
                 }
             }
             let mut head = 0;
             while head < queue.len() {
-                let (q, d) = queue[head];
+                let (x, y, d) = queue[head];
                 head += 1;
                 if d >= grow {
                     continue;
                 }
-                let (x, y) = ((q as usize % w) as i64, (q as usize / w) as i64);
+                let (x, y) = (i64::from(x), i64::from(y));
                 for (ddx, ddy) in NEIGHBOURS {
                     let (nx, ny) = (x + ddx, y + ddy);
                     if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
@@ -421,13 +419,13 @@ pub fn compare(
                     let n = ny as usize * w + nx as usize;
                     if visit[n] == 0 && raw_mask.get(nx as usize, ny as usize) {
                         visit[n] = 1;
-                        queue.push((n as u32, d + 1));
+                        queue.push((nx as u32, ny as u32, d + 1));
                     }
                 }
             }
-            for &(q, _) in &queue {
-                visit[q as usize] = 0;
-                keep.set(q as usize % w, q as usize / w);
+            for &(x, y, _) in &queue {
+                visit[y as usize * w + x as usize] = 0;
+                keep.set(x as usize, y as usize);
             }
         }
         let kept = label8(&keep);
@@ -435,18 +433,18 @@ pub fn compare(
             if c.area < p.min_area {
                 continue;
             }
-            let q = kept.pixels_of(j).next().unwrap();
-            let ri = raw.label_at((q % w) as u32, (q / w) as u32) as usize - 1;
+            let (x, y) = kept.points_of(j).next().expect("components are not empty");
+            let ri = raw.label_at(x as u32, y as u32) as usize - 1;
             let (topo, evidence) = facts[ri].expect("kept pixels come from kept raw components");
             // Depth of the reported region, for the score.
             let region_depth = ctx
-                .window_depth(c, kept.pixels_of(j))
+                .window_depth(c, kept.points_of(j))
                 .iter()
                 .map(|x| x.1)
                 .max()
                 .unwrap_or(0);
-            let (sx, sy) = kept.pixels_of(j).fold((0u64, 0u64), |(sx, sy), q| {
-                (sx + (q % w) as u64, sy + (q / w) as u64)
+            let (sx, sy) = kept.points_of(j).fold((0u64, 0u64), |(sx, sy), (x, y)| {
+                (sx + x as u64, sy + y as u64)
             });
             let n = f64::from(c.area);
             out.push(Defect {

@@ -76,11 +76,10 @@ impl Labeling {
             .map(move |&r| &self.runs[r as usize])
     }
 
-    /// Pixel indices (`y * width + x`) of component `i`.
-    pub fn pixels_of(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        let w = self.width as usize;
+    /// Pixel positions `(x, y)` of component `i`.
+    pub fn points_of(&self, i: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.runs_of(i)
-            .flat_map(move |r| (r.x0..r.x1).map(move |x| r.y as usize * w + x as usize))
+            .flat_map(|r| (r.x0..r.x1).map(move |x| (x as usize, r.y as usize)))
     }
 }
 
@@ -242,7 +241,10 @@ mod tests {
         let l = label8(&BitMask::from_mask(&m));
         assert_eq!(l.components.len(), 2);
         assert_eq!(l.components[0].area, 3);
-        assert_eq!(l.pixels_of(0).collect::<Vec<_>>(), vec![0, 5, 10]);
+        assert_eq!(
+            l.points_of(0).collect::<Vec<_>>(),
+            vec![(0, 0), (1, 1), (2, 2)]
+        );
         assert_eq!(
             (l.label_at(1, 1), l.label_at(3, 0), l.label_at(1, 0)),
             (1, 2, 0)

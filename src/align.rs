@@ -804,6 +804,23 @@ mod tests {
         assert_eq!((a.dx, a.dy), (7.0, -5.0));
     }
 
+    /// Halving 2x2 sums gives the 4x4 sums of the mask, also when the
+    /// dimensions are not multiples of 4 (partial blocks are dropped).
+    #[test]
+    fn halved_block_sums_are_4x4_block_sums() {
+        let m = pattern(67, 53, 3, 1);
+        let (cw, ch, sums) = halve(&block_sums(&m));
+        assert_eq!((cw, ch), (16, 13));
+        for by in 0..ch {
+            for bx in 0..cw {
+                let direct: u8 = (0..16)
+                    .map(|i| m.data[(4 * by + i / 4) * 67 + 4 * bx + i % 4])
+                    .sum();
+                assert_eq!(sums[by * cw + bx], direct, "block ({bx}, {by})");
+            }
+        }
+    }
+
     #[test]
     fn shift_row_roundtrip() {
         let src = [0x8000_0000_0000_0001u64, 0x1];

@@ -265,4 +265,28 @@ mod tests {
         assert_eq!(l.components.len(), 1);
         assert_eq!(l.components[0].area, 7);
     }
+
+    /// Runs that cross a word boundary or end at the last column, for a
+    /// width that is a multiple of 64 and one that is not.
+    #[test]
+    fn runs_across_words_and_at_the_right_edge() {
+        for width in [128u32, 130] {
+            let mut m = Mask::new(width, 3);
+            for x in 60..70 {
+                m.data[x] = 1; // row 0, across the first word boundary
+            }
+            for x in width - 5..width {
+                m.data[(2 * width + x) as usize] = 1; // row 2, to the edge
+            }
+            let l = label8(&BitMask::from_mask(&m));
+            assert_eq!(l.components.len(), 2, "width {width}");
+            let c = &l.components[0];
+            assert_eq!((c.min_x, c.max_x, c.area), (60, 69, 10), "width {width}");
+            let c = &l.components[1];
+            assert_eq!(
+                (c.min_x, c.max_x, c.min_y, c.area),
+                (width - 5, width - 1, 2, 5)
+            );
+        }
+    }
 }

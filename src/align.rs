@@ -271,34 +271,6 @@ fn sad(a: &[u8], b: &[u8]) -> u32 {
     total
 }
 
-fn coarse_search(r: &[u8], t: &[u8], cw: usize, ch: usize, k: i32) -> (i32, i32) {
-    let mut best = (0, 0, f64::INFINITY);
-    for dy in -k..=k {
-        for dx in -k..=k {
-            // test(p) vs ref(p - d)
-            let (x0, x1) = ((dx.max(0)) as usize, (cw as i32 + dx.min(0)) as usize);
-            let (y0, y1) = ((dy.max(0)) as usize, (ch as i32 + dy.min(0)) as usize);
-            if x1 <= x0 || y1 <= y0 {
-                continue;
-            }
-            let mut total = 0u64;
-            for y in y0..y1 {
-                let sy = (y as i32 - dy) as usize;
-                let tr = &t[y * cw + x0..y * cw + x1];
-                let rr =
-                    &r[sy * cw + (x0 as i32 - dx) as usize..sy * cw + (x1 as i32 - dx) as usize];
-                total += u64::from(sad(tr, rr));
-            }
-            let score =
-                total as f64 / ((x1 - x0) * (y1 - y0)) as f64 + 1e-9 * (dx.abs() + dy.abs()) as f64;
-            if score < best.2 {
-                best = (dx, dy, score);
-            }
-        }
-    }
-    (best.0, best.1)
-}
-
 /// Estimate the alignment of `test` relative to `reference` (both material
 /// masks of the same size).
 pub fn estimate(reference: &Mask, test: &Mask, p: &AlignParams) -> Alignment {
@@ -332,7 +304,8 @@ fn estimate_with_sums(
     let tc = &test_sums.2;
     let k = (max_shift + F as i32 - 1) / F as i32;
     let (cdx, cdy) = if cw > 2 * k as usize && ch > 2 * k as usize {
-        coarse_search(rc, tc, cw, ch, k)
+        let (dx, dy, _) = coarse_search_region(rc, tc, cw, ch, (0, 0, cw, ch), (0, 0), k);
+        (dx, dy)
     } else {
         (0, 0)
     };

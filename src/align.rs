@@ -1020,8 +1020,14 @@ fn tile_costs(
         let dy = dyi as i32 - crange;
         for dxi in 0..side {
             let dx = dxi as i32 - crange;
-            let (x0, x1) = (dx.max(0) as usize, (cw as i32 + dx.min(0)) as usize);
-            let (y0, y1) = (dy.max(0) as usize, (ch as i32 + dy.min(0)) as usize);
+            // Columns and rows where both sides exist; none when the shift
+            // is as wide as the (tiny) image.
+            let (x0, x1) = (dx.max(0), cw as i32 + dx.min(0));
+            let (y0, y1) = (dy.max(0), ch as i32 + dy.min(0));
+            if x1 <= x0 || y1 <= y0 {
+                continue;
+            }
+            let (x0, x1, y0, y1) = (x0 as usize, x1 as usize, y0 as usize, y1 as usize);
             let shift = dyi * side + dxi;
             // Per-column sums of differences (each at most 4) in bytes,
             // added into the tiles when the row of tiles ends or before a
@@ -1135,7 +1141,9 @@ fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
             }
             let (l, m, r) = (f(b - 1), f(b), f(b + 1));
             let den = l - 2.0 * m + r;
-            if den > 1e-4 {
+            // A shift with nothing to compare (an image narrower than the
+            // search) costs infinity: no parabola through it.
+            if l.is_finite() && r.is_finite() && den > 1e-4 {
                 (0.5 * (l - r) / den).clamp(-0.5, 0.5) as f32
             } else {
                 0.0
@@ -1172,8 +1180,8 @@ fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
                     ys.push(first[cy * nx + cx].1);
                 }
             }
-            xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            ys.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            xs.sort_by(f32::total_cmp);
+            ys.sort_by(f32::total_cmp);
             let prior = (xs[xs.len() / 2], ys[ys.len() / 2]);
             let t = ty * nx + tx;
             let (x, y) = pick(t, prior);

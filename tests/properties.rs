@@ -78,4 +78,30 @@ proptest! {
         prop_assert_eq!(inspection.defects[0].kind, DefectKind::Cut);
         prop_assert_eq!(inspection.defects[0].rect, Rect { x, y, width: size, height: size });
     }
+
+    /// Any two images of one size, however small or odd-sized (partial
+    /// words, blocks and tiles), in every registration mode: inspection
+    /// succeeds and every box lies inside the image.
+    #[test]
+    fn any_pair_of_any_size_gives_boxes_inside_the_image(
+        (width, height, reference, test) in (1u32..90, 1u32..90).prop_flat_map(|(w, h)| {
+            let n = (w * h) as usize;
+            (
+                Just(w),
+                Just(h),
+                proptest::collection::vec(prop_oneof![Just(0u8), Just(255u8), any::<u8>()], n),
+                proptest::collection::vec(prop_oneof![Just(0u8), Just(255u8), any::<u8>()], n),
+            )
+        }),
+        align in prop_oneof![Just(AlignMode::None), Just(AlignMode::Translate), Just(AlignMode::Rigid)],
+    ) {
+        let reference = GrayImage::from_raw(width, height, reference).unwrap();
+        let test = GrayImage::from_raw(width, height, test).unwrap();
+        let options = Options { align, ..Options::default() };
+        let inspection = inspect(&loaded("r", reference), &loaded("t", test), &options).unwrap();
+        for d in &inspection.defects {
+            prop_assert!(d.rect.width > 0 && d.rect.height > 0);
+            prop_assert!(d.rect.x + d.rect.width <= width && d.rect.y + d.rect.height <= height, "{:?} in {}x{}", d.rect, width, height);
+        }
+    }
 }

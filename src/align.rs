@@ -216,37 +216,33 @@ fn fine_search(
 /// Block sums of a mask or of coarser sums: `(columns, rows, sums)`.
 type BlockSums = (usize, usize, Vec<u8>);
 
-/// 2x2 block sums (0..4) of a 0/1 mask. Plain indexed loops, which the
-/// compiler vectorises (iterator `chunks().sum()` did not).
-#[multiversion(targets("x86_64+avx2"))]
+/// 2x2 block sums (0..4) of a 0/1 mask.
 fn block_sums(m: &Mask) -> BlockSums {
-    let (w, h) = (m.width as usize, m.height as usize);
-    let (cw, ch) = (w / 2, h / 2);
-    let mut out = vec![0u8; cw * ch];
-    for y in 0..ch * 2 {
-        let row = &m.data[y * w..y * w + cw * 2];
-        let orow = &mut out[(y / 2) * cw..(y / 2 + 1) * cw];
-        for cx in 0..cw {
-            orow[cx] += row[2 * cx] + row[2 * cx + 1];
-        }
-    }
-    (cw, ch, out)
+    pair_sums(m.width as usize, m.height as usize, &m.data)
 }
 
 /// 2x2 sums of block sums: 4x4 block sums from 2x2 ones, exactly what
 /// summing the mask directly gives (`w / 4 == (w / 2) / 2`), for a quarter
 /// of the reads. Values stay within a byte for 0/1 masks (at most 16).
 fn halve((cw, ch, s): &BlockSums) -> BlockSums {
-    let (hw, hh) = (cw / 2, ch / 2);
-    let mut out = vec![0u8; hw * hh];
-    for y in 0..hh * 2 {
-        let row = &s[y * cw..y * cw + hw * 2];
-        let orow = &mut out[(y / 2) * hw..(y / 2 + 1) * hw];
-        for cx in 0..hw {
+    pair_sums(*cw, *ch, s)
+}
+
+/// Sums of 2x2 blocks of a `w x h` byte grid (a last odd row or column is
+/// dropped). Plain indexed loops, which the compiler vectorises (iterator
+/// `chunks().sum()` did not).
+#[multiversion(targets("x86_64+avx2"))]
+fn pair_sums(w: usize, h: usize, values: &[u8]) -> BlockSums {
+    let (cw, ch) = (w / 2, h / 2);
+    let mut out = vec![0u8; cw * ch];
+    for y in 0..ch * 2 {
+        let row = &values[y * w..y * w + cw * 2];
+        let orow = &mut out[(y / 2) * cw..(y / 2 + 1) * cw];
+        for cx in 0..cw {
             orow[cx] += row[2 * cx] + row[2 * cx + 1];
         }
     }
-    (hw, hh, out)
+    (cw, ch, out)
 }
 
 /// Sum of absolute differences of two equally long byte rows. Summed in
@@ -624,10 +620,13 @@ pub fn warp_mask(m: &Mask, a: &Alignment, fill: u8) -> Mask {
     out
 }
 
-/// `dst(x) = src(x - dx)`, `fill` where `x - dx` is outside the row.
+/// `dst(x) = src(x - dx)`, `fill` where `x - dx` is outside `src`.
 fn copy_shifted(dst: &mut [u8], src: &[u8], dx: i64, fill: u8) {
     let w = dst.len() as i64;
-    let (a, b) = (dx.clamp(0, w) as usize, (w + dx).clamp(0, w) as usize);
+    let (a, b) = (
+        dx.clamp(0, w) as usize,
+        (src.len() as i64 + dx).clamp(0, w) as usize,
+    );
     dst[..a].fill(fill);
     if a < b {
         dst[a..b].copy_from_slice(&src[(a as i64 - dx) as usize..(b as i64 - dx) as usize]);
@@ -1270,18 +1269,9 @@ pub fn warp_field(m: &Mask, f: &BlockOffsets, fill: u8) -> Mask {
             if sy < 0 || sy >= h as i64 {
                 orow[x0..x1].fill(fill);
             } else {
+                // The run's pixel `i` is `x0 + i` of the row.
                 let srow = &m.data[sy as usize * w..(sy as usize + 1) * w];
-                // `copy_shifted` on the whole row's frame, restricted to the run.
-                let (a, b) = (
-                    (x0 as i64).max(dx).min(x1 as i64) as usize,
-                    (x1 as i64).min(w as i64 + dx).max(x0 as i64) as usize,
-                );
-                orow[x0..a].fill(fill);
-                if a < b {
-                    orow[a..b]
-                        .copy_from_slice(&srow[(a as i64 - dx) as usize..(b as i64 - dx) as usize]);
-                }
-                orow[b.max(a)..x1].fill(fill);
+                copy_shifted(&mut orow[x0..x1], srow, dx - x0 as i64, fill);
             }
             i += run;
         }

@@ -323,17 +323,16 @@ pub fn compare(
     let (dil_t, dil_nt) = (tb.dilate_disk(r), tb.not().dilate_disk(r));
     // Unexplained: outside either dilation. Flash: !dil_R | !dil_notT;
     // cut: !dil_T | !dil_notR.
-    let outside_either = |a: &BitMask, b: &BitMask| -> Vec<u64> {
-        a.words
-            .iter()
-            .zip(&b.words)
-            .map(|(&a, &b)| !a | !b)
-            .collect()
+    let outside_either = |a: &BitMask, b: &BitMask| -> BitMask {
+        let mut out = BitMask::new(w, h);
+        for (o, (&a, &b)) in out.words.iter_mut().zip(a.words.iter().zip(&b.words)) {
+            *o = !a | !b;
+        }
+        out
     };
     let unexpl_flash = outside_either(&dil_r, &dil_nt);
     let unexpl_cut = outside_either(&dil_t, &dil_nr);
     drop((dil_r, dil_nr, dil_t, dil_nt));
-    let wpr = rb.wpr;
     let mut ctx = Ctx {
         w,
         h,
@@ -358,7 +357,7 @@ pub fn compare(
         } else {
             &unexpl_cut
         };
-        let is_unexpl = |(x, y): (usize, usize)| (unexpl[y * wpr + x / 64] >> (x % 64)) & 1 != 0;
+        let is_unexpl = |(x, y): (usize, usize)| unexpl.get(x, y);
         let raw = label8(raw_mask);
         let mut keep = BitMask::new(w, h);
         let mut facts: Vec<Option<(Topology, Evidence)>> = vec![None; raw.components.len()];

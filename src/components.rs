@@ -37,8 +37,6 @@ impl Component {
 }
 
 pub struct Labeling {
-    pub width: u32,
-    pub height: u32,
     pub components: Vec<Component>,
     runs: Vec<Run>,
     /// Runs of row `y` are `runs[row_start[y]..row_start[y + 1]]` (sorted by x).
@@ -215,8 +213,6 @@ pub fn label8(mask: &BitMask) -> Labeling {
         fill[l as usize] += 1;
     }
     Labeling {
-        width: w as u32,
-        height: h as u32,
         components,
         runs,
         row_start,

@@ -643,8 +643,8 @@ pub struct Registration<'a> {
     /// The reference mask in the test frame (the reference itself when
     /// registration moved nothing).
     pub reference: Cow<'a, Mask>,
-    /// Test pixels where differences count: covered by the warped reference
-    /// and not don't-care; `None` when that is every pixel.
+    /// Test pixels where differences count (not don't-care); `None` when
+    /// that is every pixel.
     pub care: Option<Mask>,
     /// The global motion.
     pub alignment: Alignment,
@@ -675,7 +675,7 @@ pub fn register<'a>(
     };
     let moved = alignment != Alignment::default();
     // Borrowed while nothing moves it (most pairs): no copy of the mask.
-    let (mut warped, mut valid) = if moved {
+    let (mut warped, valid) = if moved {
         let (warped, valid) = warp_reference(reference, test, &alignment);
         (Cow::Owned(warped), Some(valid))
     } else {
@@ -702,27 +702,22 @@ pub fn register<'a>(
         let field = estimate_field(&sums, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
         if field.max_abs() >= 0.5 {
             let field = BlockOffsets::new(&field);
-            let covered = valid
-                .take()
-                .unwrap_or_else(|| Mask::filled(reference.width, reference.height));
+            let covered = valid.unwrap_or_else(|| Mask::filled(reference.width, reference.height));
             let covered = warp_field(&covered, &field, 0);
             let mut moved_reference = warp_field(&warped, &field, 0);
             fill_uncovered(&mut moved_reference, &covered, test);
             warped = Cow::Owned(moved_reference);
-            valid = Some(covered);
             ignored = ignored.map(|m| warp_field(&m, &field, 0));
         }
     }
-    let care = match ignored {
-        None => valid,
-        Some(ignored) => {
-            let mut care = valid.unwrap_or_else(|| Mask::filled(test.width, test.height));
-            for (c, &i) in care.data.iter_mut().zip(&ignored.data) {
-                *c &= 1 - i;
-            }
-            Some(care)
+    // Pixels the reference does not cover hold the test's own values, so
+    // they never differ: only don't-care pixels need masking out.
+    let care = ignored.map(|mut ignored| {
+        for v in &mut ignored.data {
+            *v ^= 1;
         }
-    };
+        ignored
+    });
     Registration {
         reference: warped,
         care,

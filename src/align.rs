@@ -277,8 +277,10 @@ fn estimate_with_sums(
     let (cw, ch, rc) = (reference_sums.0, reference_sums.1, &reference_sums.2);
     let tc = &test_sums.2;
     let k = (max_shift + F as i32 - 1) / F as i32;
+    let half = (&halve(reference_sums), &halve(test_sums));
     let (cdx, cdy) = if cw > 2 * k as usize && ch > 2 * k as usize {
-        let (dx, dy, _) = coarse_search_region(rc, tc, cw, ch, (0, 0, cw, ch), (0, 0), k);
+        let (dx, dy, _) =
+            coarse_to_fine(reference_sums, test_sums, half, (0, 0, cw, ch), (0, 0), k);
         (dx, dy)
     } else {
         (0, 0)
@@ -361,7 +363,14 @@ fn estimate_with_sums(
         if !(0.01..0.99).contains(&frac) {
             continue;
         }
-        let (sx, sy, _) = coarse_search_region(rc, tc, cw, ch, (qx0, qy0, qx1, qy1), (gx, gy), kq);
+        let (sx, sy, _) = coarse_to_fine(
+            reference_sums,
+            test_sums,
+            half,
+            (qx0, qy0, qx1, qy1),
+            (gx, gy),
+            kq,
+        );
         let px = (qx0 + qx1) as f64 / 2.0 - cxm;
         let py = (qy0 + qy1) as f64 / 2.0 - cym;
         pts.push((px, py, sx as f64, sy as f64));
@@ -464,6 +473,45 @@ fn estimate_with_sums(
     // The quadrants already disagreed with a pure translation, so any
     // rotation that lowers the full-resolution mismatch is taken.
     fine_best.0
+}
+
+/// [`coarse_search_region`] over `centre +- k` on 4x4 block sums, started
+/// on their 8x8 sums (`half`) when the search is wide: the 8x8 optimum,
+/// then +-1 block around it at 4x4, within `centre +- k`. A quadrant's rotation-range search
+/// (+-5 blocks) costs a sixth of the direct one.
+fn coarse_to_fine(
+    r: &BlockSums,
+    t: &BlockSums,
+    (hr, ht): (&BlockSums, &BlockSums),
+    reg: (usize, usize, usize, usize),
+    centre: (i32, i32),
+    k: i32,
+) -> (i32, i32, f64) {
+    if k > 2 {
+        let half = |v: i32| (f64::from(v) / 2.0).round() as i32;
+        let (sx, sy, _) = coarse_search_region(
+            &hr.2,
+            &ht.2,
+            hr.0,
+            hr.1,
+            (reg.0 / 2, reg.1 / 2, reg.2 / 2, reg.3 / 2),
+            (half(centre.0), half(centre.1)),
+            k / 2,
+        );
+        // The refinement stays inside the window searched directly.
+        let near = |s: i32, c: i32| (2 * s).clamp(c - k + 1, c + k - 1);
+        coarse_search_region(
+            &r.2,
+            &t.2,
+            r.0,
+            r.1,
+            reg,
+            (near(sx, centre.0), near(sy, centre.1)),
+            1,
+        )
+    } else {
+        coarse_search_region(&r.2, &t.2, r.0, r.1, reg, centre, k)
+    }
 }
 
 /// Coarse SAD search restricted to a region `(x0, y0, x1, y1)` of the test

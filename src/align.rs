@@ -1120,15 +1120,22 @@ fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
     // its minimum, the one closest to a prior: first 0 (the global
     // alignment), then the median of its 3x3 neighbourhood. Blank windows
     // (flat cost) thus inherit their neighbours' displacement.
-    let pick = |t: usize, prior: (f32, f32)| -> (f32, f32) {
-        let c = |dyi: usize, dxi: usize| {
-            let i = (t * side + dyi) * side + dxi;
-            if cnt[i] == 0 {
+    //
+    // Mean costs are divided out once: each node is picked twice, and each
+    // pick reads every shift's cost several times.
+    let mean: Vec<f64> = cost
+        .iter()
+        .zip(cnt)
+        .map(|(&c, &k)| {
+            if k == 0 {
                 f64::INFINITY
             } else {
-                cost[i] as f64 / cnt[i] as f64
+                f64::from(c) / f64::from(k)
             }
-        };
+        })
+        .collect();
+    let pick = |t: usize, prior: (f32, f32)| -> (f32, f32) {
+        let c = |dyi: usize, dxi: usize| mean[(t * side + dyi) * side + dxi];
         let (mut bx, mut by, mut bc) = (range as usize, range as usize, f64::INFINITY);
         for dyi in 0..side {
             for dxi in 0..side {

@@ -5,8 +5,8 @@
 //! `test(p) ~ ref(c + R(-angle) * (p - d - c))`. With `angle = 0`, content at
 //! `q` in the reference appears at `q + (dx, dy)` in the test.
 //!
-//! The comparison is done in the *test* frame (the reference mask is warped,
-//! see `warp_reference`): defects must be reported in test pixels, and warping
+//! The comparison is done in the *test* frame (the reference mask is carried
+//! over, see `register`): defects must be reported in test pixels, and moving
 //! the reference avoids transforming (and inflating) boxes afterwards.
 //!
 //! Method, all on binary masks (the cost function is the number of
@@ -722,42 +722,46 @@ pub fn register<'a>(
         None => Alignment::default(),
     };
     let moved = alignment != Alignment::default();
-    // Borrowed while nothing moves it (most pairs): no copy of the mask.
-    let (mut warped, valid) = if moved {
-        let (warped, valid) = warp_reference(reference, test, &alignment);
-        (Cow::Owned(warped), Some(valid))
-    } else {
-        (Cow::Borrowed(reference), None)
+    // A whole-pixel translation travels with the field as one offset
+    // (`carry`); only a rotation is warped on its own first.
+    let whole = alignment.angle_degrees == 0.0
+        && alignment.dx.fract() == 0.0
+        && alignment.dy.fract() == 0.0;
+    let turned = (moved && !whole).then(|| warp_reference(reference, test, &alignment));
+    let (source, coverage, shift) = match &turned {
+        Some((r, covered)) => (r, Some(covered), (0, 0)),
+        None => (reference, None, (alignment.dx as i64, alignment.dy as i64)),
     };
-    let mut ignored = ignored.map(|m| {
-        if moved {
-            warp_mask(m, &alignment, 0)
-        } else {
-            m.clone()
-        }
-    });
-    if let Some((reference_sums, test_sums)) = sums {
+    let translated = (moved && whole).then(|| carry(reference, None, shift, None, test));
+    let field = sums.and_then(|(reference_sums, test_sums)| {
+        let global = turned.as_ref().map(|(r, _)| r).or(translated.as_ref());
         let sums = FieldSums {
             width: test.width as usize,
             height: test.height as usize,
-            reference: if moved {
-                block_sums(&warped)
-            } else {
-                reference_sums
-            },
+            reference: global.map_or(reference_sums, block_sums),
             test: test_sums.2,
         };
         let field = estimate_field(&sums, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
-        if field.max_abs() >= 0.5 {
-            let field = BlockOffsets::new(&field);
-            let covered = valid.unwrap_or_else(|| Mask::filled(reference.width, reference.height));
-            let covered = warp_field(&covered, &field, 0);
-            let mut moved_reference = warp_field(&warped, &field, 0);
-            fill_uncovered(&mut moved_reference, &covered, test);
-            warped = Cow::Owned(moved_reference);
-            ignored = ignored.map(|m| warp_field(&m, &field, 0));
+        (field.max_abs() >= 0.5).then(|| BlockOffsets::new(&field))
+    });
+    let carried = field
+        .as_ref()
+        .map(|f| carry(source, coverage, shift, Some(f), test));
+    let ignored = ignored.map(|m| {
+        let nothing = Mask::new(m.width, m.height);
+        match &turned {
+            Some(_) => {
+                let turned = warp_mask(m, &alignment, 0);
+                carry(&turned, None, (0, 0), field.as_ref(), &nothing)
+            }
+            None => carry(m, None, shift, field.as_ref(), &nothing),
         }
-    }
+    });
+    // Borrowed while nothing moves it: no copy of the mask.
+    let warped = match (carried, turned, translated) {
+        (Some(m), _, _) | (None, Some((m, _)), _) | (None, None, Some(m)) => Cow::Owned(m),
+        (None, None, None) => Cow::Borrowed(reference),
+    };
     // Pixels the reference does not cover hold the test's own values, so
     // they never differ: only don't-care pixels need masking out.
     let care = ignored.map(|mut ignored| {
@@ -829,6 +833,58 @@ mod tests {
         assert_eq!(dst, [0x2, 0x3]);
         shift_row(&src, &mut dst, -1);
         assert_eq!(dst, [0x4000_0000_0000_0000 | (1u64 << 63), 0]);
+    }
+
+    /// `carry` is its definition pixel by pixel: translation, then a field
+    /// of 8x8 blocks with varied offsets, coverage and fallback, on an image
+    /// whose size is not a multiple of the block.
+    #[test]
+    fn carry_follows_its_definition() {
+        let (w, h) = (37usize, 29usize);
+        let mut seed = 99u64;
+        let mut random_mask = || {
+            let mut m = Mask::new(w as u32, h as u32);
+            for v in m.data.iter_mut() {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                *v = u8::from(seed >> 62 != 0);
+            }
+            m
+        };
+        let (reference, coverage, fallback) = (random_mask(), random_mask(), random_mask());
+        let columns = w.div_ceil(BlockOffsets::BLOCK);
+        let rows = h.div_ceil(BlockOffsets::BLOCK);
+        let field = BlockOffsets {
+            columns,
+            offsets: (0..columns * rows)
+                .map(|i| ((i / 2 % 3) as i64 - 1, (i / 3 % 5) as i64 - 2))
+                .collect(),
+        };
+        for shift in [(0, 0), (3, -2), (-40, 0)] {
+            for cover in [None, Some(&coverage)] {
+                let out = carry(&reference, cover, shift, Some(&field), &fallback);
+                for y in 0..h {
+                    for x in 0..w {
+                        let b = (y / BlockOffsets::BLOCK) * columns + x / BlockOffsets::BLOCK;
+                        let (fx, fy) = field.offsets[b];
+                        let (qx, qy) = (x as i64 - fx, y as i64 - fy);
+                        let (sx, sy) = (qx - shift.0, qy - shift.1);
+                        let inside =
+                            |x: i64, y: i64| x >= 0 && y >= 0 && x < w as i64 && y < h as i64;
+                        let at = |m: &Mask| m.data[sy as usize * w + sx as usize];
+                        let want =
+                            if inside(qx, qy) && inside(sx, sy) && cover.is_none_or(|c| at(c) == 1)
+                            {
+                                at(&reference)
+                            } else {
+                                fallback.data[y * w + x]
+                            };
+                        assert_eq!(out.data[y * w + x], want, "shift {shift:?} at ({x}, {y})");
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -1238,7 +1294,7 @@ fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
 }
 
 /// A displacement field evaluated once per `BLOCK x BLOCK` block and rounded
-/// to whole pixels, ready for `warp_field`; the reference and its coverage
+/// to whole pixels, ready for `carry`; the reference and its coverage
 /// and don't-care masks all move by the same offsets.
 pub struct BlockOffsets {
     columns: usize,
@@ -1282,31 +1338,67 @@ impl BlockOffsets {
     }
 }
 
-/// Apply a residual field: `out(p) = m(p - d(p))` (nearest neighbour);
-/// pixels with no source get `fill`. The field is evaluated once per 8x8
-/// block and rounded (it changes by ~0.1 px over 8 px on real data), so the
-/// per-pixel work is a row copy.
-pub fn warp_field(m: &Mask, f: &BlockOffsets, fill: u8) -> Mask {
-    const B: usize = BlockOffsets::BLOCK;
-    let (w, h) = (m.width as usize, m.height as usize);
-    let mut out = Mask::new(m.width, m.height);
+/// `reference` carried into the test frame by the whole-pixel translation
+/// `shift` and then the residual `field` (`None`: the translation alone):
+/// `out(p) = reference(p - f(p) - shift)` where both that pixel and
+/// `p - f(p)` are inside the image and `coverage` (in `reference`'s frame)
+/// is set at it; `out(p) = fallback(p)` elsewhere.
+///
+/// The field is evaluated once per 8x8 block and rounded (it changes by
+/// ~0.1 px over 8 px on real data), so a run of blocks with one offset is a
+/// row copy, and translation, field and filling from the test are one pass.
+fn carry(
+    reference: &Mask,
+    coverage: Option<&Mask>,
+    shift: (i64, i64),
+    field: Option<&BlockOffsets>,
+    fallback: &Mask,
+) -> Mask {
+    let (w, h) = (reference.width as usize, reference.height as usize);
+    let mut out = Mask::new(reference.width, reference.height);
+    let still = [(0i64, 0i64)];
+    let (columns, block) = field.map_or((1, w), |f| (f.columns, BlockOffsets::BLOCK));
+    let inside = |v: i64, len: usize| (0..len as i64).contains(&v);
     for y in 0..h {
-        let blocks = &f.offsets[y / B * f.columns..(y / B + 1) * f.columns];
+        let blocks = field.map_or(&still[..], |f| {
+            &f.offsets[y / block * columns..(y / block + 1) * columns]
+        });
         let orow = &mut out.data[y * w..(y + 1) * w];
-        // Neighbouring blocks mostly share an offset: copy each run of
-        // equal offsets at once.
+        let frow = &fallback.data[y * w..(y + 1) * w];
+        // Neighbouring blocks mostly share an offset: each run of equal
+        // offsets at once.
         let mut i = 0;
         while i < blocks.len() {
             let run = blocks[i..].iter().take_while(|&&o| o == blocks[i]).count();
-            let (x0, x1) = (i * B, ((i + run) * B).min(w));
-            let (dx, dy) = blocks[i];
-            let sy = y as i64 - dy;
-            if sy < 0 || sy >= h as i64 {
-                orow[x0..x1].fill(fill);
+            let (x0, x1) = (i * block, ((i + run) * block).min(w));
+            let (fx, fy) = blocks[i];
+            let (ox, oy) = (fx + shift.0, fy + shift.1);
+            let sy = y as i64 - oy;
+            // Columns whose source exists after both moves.
+            let (a, b) = if inside(y as i64 - fy, h) && inside(sy, h) {
+                let a = (x0 as i64).max(fx).max(ox).min(x1 as i64) as usize;
+                let b = (x1 as i64).min(w as i64 + fx.min(ox)).max(a as i64) as usize;
+                (a, b)
             } else {
-                // The run's pixel `i` is `x0 + i` of the row.
-                let srow = &m.data[sy as usize * w..(sy as usize + 1) * w];
-                copy_shifted(&mut orow[x0..x1], srow, dx - x0 as i64, fill);
+                (x0, x0)
+            };
+            orow[x0..a].copy_from_slice(&frow[x0..a]);
+            orow[b..x1].copy_from_slice(&frow[b..x1]);
+            if a < b {
+                let start = sy as usize * w + (a as i64 - ox) as usize;
+                let span = start..start + (b - a);
+                let src = &reference.data[span.clone()];
+                match coverage {
+                    None => orow[a..b].copy_from_slice(src),
+                    Some(c) => {
+                        let covered = &c.data[span];
+                        for (((o, &r), &c), &f) in
+                            orow[a..b].iter_mut().zip(src).zip(covered).zip(&frow[a..b])
+                        {
+                            *o = (r & c) | (f & (c ^ 1));
+                        }
+                    }
+                }
             }
             i += run;
         }

@@ -1,7 +1,7 @@
 //! Reference-vs-test comparison with a displacement tolerance, topology
 //! rescue of thin defects, and whole-extent reporting.
 //!
-//! Both masks are in the test frame (see `align::warp_reference`).
+//! Both masks are in the test frame (see `align::register`).
 //! Raw differences: `flash = T & !R` (extra material), `cut = R & !T`
 //! (missing material).
 //!

@@ -206,26 +206,33 @@ impl<'a> Ctx<'a> {
         };
         let mut topo = Topology::default();
         let mut seen: Vec<u32> = Vec::new();
-        for (x, y) in raw.points_of(i) {
-            for (ddx, ddy) in NEIGHBOURS {
-                let (nx, ny) = (x as i64 + ddx, y as i64 + ddy);
-                if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
-                    continue;
-                }
-                let q = ny as usize * w + nx as usize;
-                let (rv, tv) = (rd[q] != 0, td[q] != 0);
-                match kind {
-                    DefectKind::Flash => topo.touches_other |= rv,
-                    DefectKind::Cut => topo.touches_other |= tv,
-                }
-                if !rv && !tv {
-                    topo.touches_common_background = true;
-                }
-                if rv && tv {
-                    let g = group.label_at(nx as u32, ny as u32);
-                    if !seen.contains(&g) && group.components[g as usize - 1].area >= min_area {
-                        seen.push(g);
+        // The 8-neighbours of the component, run by run: the rows above,
+        // at and below a run, one pixel wider on each side. The component's
+        // own pixels among them (other material absent, own present) change
+        // no fact, so they need not be skipped.
+        for run in raw.runs_of(i) {
+            let columns = run.x0.saturating_sub(1) as usize..(run.x1 as usize + 1).min(w);
+            for ny in run.y.saturating_sub(1) as usize..(run.y as usize + 2).min(h) {
+                // A stretch of common material lies in one run of the
+                // grouping image, so one label lookup serves all of it.
+                let mut in_common = false;
+                for nx in columns.clone() {
+                    let q = ny * w + nx;
+                    let (rv, tv) = (rd[q] != 0, td[q] != 0);
+                    match kind {
+                        DefectKind::Flash => topo.touches_other |= rv,
+                        DefectKind::Cut => topo.touches_other |= tv,
                     }
+                    if !rv && !tv {
+                        topo.touches_common_background = true;
+                    }
+                    if rv && tv && !in_common {
+                        let g = group.label_at(nx as u32, ny as u32);
+                        if !seen.contains(&g) && group.components[g as usize - 1].area >= min_area {
+                            seen.push(g);
+                        }
+                    }
+                    in_common = rv && tv;
                 }
             }
         }

@@ -87,24 +87,29 @@ fn valid_columns(width: usize, dx: i32, words: std::ops::Range<usize>) -> Vec<u6
 }
 
 /// `dst(x) = src(x - dx)` for a bit-packed row, 0 where there is no source.
+/// Each output word is two source words `q` and `q + 1` apart from it, so
+/// the body is one pass over word pairs, without a branch.
 fn shift_row(src: &[u64], dst: &mut [u64], dx: i32) {
-    let n = src.len() as i64;
-    let get = |j: i64| if j >= 0 && j < n { src[j as usize] } else { 0 };
+    let n = src.len();
+    let q = (dx.unsigned_abs() / 64) as usize;
+    let s = dx.unsigned_abs() % 64;
+    dst.fill(0);
+    if q >= n {
+        return;
+    }
+    // `x >> (64 - s)` without a shift by 64 when `s` is 0.
+    let spill = |x: u64, s: u32| (x >> 1) >> (63 - s);
+    let spill_left = |x: u64, s: u32| (x << 1) << (63 - s);
     if dx >= 0 {
-        let (q, s) = ((dx / 64) as i64, (dx % 64) as u32);
-        for k in 0..n {
-            let lo = get(k - q) << s;
-            let hi = if s > 0 { get(k - q - 1) >> (64 - s) } else { 0 };
-            dst[k as usize] = lo | hi;
+        dst[q] = src[0] << s;
+        for (d, w) in dst[q + 1..].iter_mut().zip(src.windows(2)) {
+            *d = (w[1] << s) | spill(w[0], s);
         }
     } else {
-        let e = -dx;
-        let (q, s) = ((e / 64) as i64, (e % 64) as u32);
-        for k in 0..n {
-            let lo = get(k + q) >> s;
-            let hi = if s > 0 { get(k + q + 1) << (64 - s) } else { 0 };
-            dst[k as usize] = lo | hi;
+        for (d, w) in dst[..n - q - 1].iter_mut().zip(src[q..].windows(2)) {
+            *d = (w[0] >> s) | spill_left(w[1], s);
         }
+        dst[n - q - 1] = src[n - 1] >> s;
     }
 }
 

@@ -46,20 +46,11 @@ pub fn level(gray: &GrayImage, threshold: Threshold) -> u8 {
 #[must_use]
 pub fn binarize(gray: &GrayImage, threshold: Threshold, polarity: Polarity) -> Mask {
     let level = level(gray, threshold);
-    let src = gray.as_raw();
-    let mut data = vec![0u8; src.len()];
-    match polarity {
-        Polarity::Dark => {
-            for (d, &v) in data.iter_mut().zip(src) {
-                *d = u8::from(v <= level);
-            }
-        }
-        Polarity::Light => {
-            for (d, &v) in data.iter_mut().zip(src) {
-                *d = u8::from(v > level);
-            }
-        }
-    }
+    let src = gray.as_raw().iter();
+    let data = match polarity {
+        Polarity::Dark => src.map(|&v| u8::from(v <= level)).collect(),
+        Polarity::Light => src.map(|&v| u8::from(v > level)).collect(),
+    };
     Mask {
         width: gray.width(),
         height: gray.height(),

@@ -984,12 +984,12 @@ fn estimate_field(sums: &FieldSums, tile: usize, range: i32, win: usize) -> Disp
     let costs = NodeCosts::new(sums, tile, range, win);
     // +-2 px = +-1 block at half resolution.
     if costs.range > 1 {
-        let (f, border) = choose_field(&costs.narrowed(1));
-        if !border {
-            return f;
+        let narrow = costs.narrowed(1);
+        if !narrow.optimum_on_border() {
+            return choose_field(&narrow);
         }
     }
-    choose_field(&costs).0
+    choose_field(&costs)
 }
 
 /// Block size of the field search's block sums.
@@ -1058,6 +1058,24 @@ impl NodeCosts {
             cost,
             cnt,
         }
+    }
+
+    /// Whether some node's unconstrained optimum lies on the border of the
+    /// search range (then a wider range may hold a better one).
+    fn optimum_on_border(&self) -> bool {
+        let side = (2 * self.range + 1) as usize;
+        let ss = side * side;
+        (0..self.nx * self.ny).any(|t| {
+            let mut best = (0usize, u32::MAX, 1u32);
+            for i in 0..ss {
+                let (c, k) = (self.cost[t * ss + i], self.cnt[t * ss + i].max(1));
+                if (c as u64) * (best.2 as u64) < (best.1 as u64) * (k as u64) {
+                    best = (i, c, k);
+                }
+            }
+            let (bx, by) = (best.0 % side, best.0 / side);
+            bx == 0 || by == 0 || bx + 1 == side || by + 1 == side
+        })
     }
 
     /// The same costs restricted to shifts within `range` (<= `self.range`).
@@ -1155,9 +1173,8 @@ fn tile_costs(
     (ccost, ccnt)
 }
 
-/// The displacement field from the node costs, and whether some node's
-/// unconstrained optimum lies on the border of the search range.
-fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
+/// The displacement field from the node costs.
+fn choose_field(costs: &NodeCosts) -> DisplacementField {
     let NodeCosts {
         nx,
         ny,
@@ -1170,7 +1187,6 @@ fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
     } = *costs;
     let scale = FIELD_SCALE as f32;
     let side = (2 * range + 1) as usize;
-    let ss = side * side;
     let n = nx * ny;
 
     // Node choice. A window crossed only by parallel traces has a *valley*
@@ -1252,18 +1268,6 @@ fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
         )
     };
     let first: Vec<(f32, f32)> = (0..n).map(|t| pick(t, (0.0, 0.0))).collect();
-    // Does any node's unconstrained optimum sit on the search border?
-    let border = (0..n).any(|t| {
-        let mut best = (0usize, u32::MAX, 1u32);
-        for i in 0..ss {
-            let (c, k) = (cost[t * ss + i], cnt[t * ss + i].max(1));
-            if (c as u64) * (best.2 as u64) < (best.1 as u64) * (k as u64) {
-                best = (i, c, k);
-            }
-        }
-        let (bx, by) = (best.0 % side, best.0 / side);
-        bx == 0 || by == 0 || bx + 1 == side || by + 1 == side
-    });
     let mut dxs = vec![0f32; n];
     let mut dys = vec![0f32; n];
     for ty in 0..ny {
@@ -1284,18 +1288,15 @@ fn choose_field(costs: &NodeCosts) -> (DisplacementField, bool) {
             dys[t] = y;
         }
     }
-    (
-        DisplacementField {
-            nx,
-            ny,
-            tile,
-            width: w,
-            height: h,
-            dx: dxs,
-            dy: dys,
-        },
-        border,
-    )
+    DisplacementField {
+        nx,
+        ny,
+        tile,
+        width: w,
+        height: h,
+        dx: dxs,
+        dy: dys,
+    }
 }
 
 /// A displacement field evaluated once per `BLOCK x BLOCK` block and rounded

@@ -14,7 +14,7 @@
 //! the extra copper reaches beyond the reference edge) or to T background
 //! (how thick it is); symmetric for cuts. Because a pixel is on one side of
 //! each mask, both distances come from a single "distance to the nearest
-//! pixel of the other value" map per mask (`boundary_distance`), two maps in
+//! pixel of the other value" map per mask (`boundary_distances`), two maps in
 //! total. The second term is what catches pin-holes and mouse-bites inside
 //! wide copper, which are close to test material on all sides.
 //!
@@ -110,43 +110,55 @@ pub struct Defect {
 }
 
 /// Chamfer (3-4) distance, in thirds of a pixel, from each pixel to the
-/// nearest pixel of the *other* value; saturates at 255 (85 px). Pixels
-/// outside the image count as the same value (image borders are not edges).
+/// nearest pixel of the *other* value, in each of two masks of one size;
+/// saturates at 255 (85 px). Pixels outside the image count as the same
+/// value (image borders are not edges).
 ///
 /// Each raster pass takes, per row, the three candidates through the row
 /// it comes from in whole-row loops that vectorise, and only the candidate
 /// through the previous pixel of the same row in a sequential chain: the
 /// per-pixel loop over four neighbours was a twentieth of a DeepPCB pair.
-pub fn boundary_distance(m: &Mask) -> Vec<u8> {
-    let (w, h) = (m.width as usize, m.height as usize);
-    let v = &m.data;
-    let mut d = vec![255u8; w * h];
+pub fn boundary_distances(masks: [&Mask; 2]) -> [Vec<u8>; 2] {
+    let [m0, m1] = masks;
+    assert_eq!((m0.width, m0.height), (m1.width, m1.height));
+    let (w, h) = (m0.width as usize, m0.height as usize);
+    let (v0, v1) = (&m0.data, &m1.data);
+    let (mut d0, mut d1) = (vec![255u8; w * h], vec![255u8; w * h]);
     if w == 0 {
-        return d;
+        return [d0, d1];
     }
+    // Both masks' same-row chains in one loop: independent, they overlap.
     for y in 0..h {
-        let row = &v[y * w..(y + 1) * w];
-        let (above, rest) = d.split_at_mut(y * w);
-        let here = &mut rest[..w];
+        let (r0, r1) = (&v0[y * w..(y + 1) * w], &v1[y * w..(y + 1) * w]);
+        let (above0, rest0) = d0.split_at_mut(y * w);
+        let (above1, rest1) = d1.split_at_mut(y * w);
+        let (h0, h1) = (&mut rest0[..w], &mut rest1[..w]);
         if y > 0 {
-            from_row(row, &v[(y - 1) * w..y * w], &above[(y - 1) * w..], here);
+            let up = (y - 1) * w..y * w;
+            from_row(r0, &v0[up.clone()], &above0[up.start..], h0);
+            from_row(r1, &v1[up.clone()], &above1[up.start..], h1);
         }
         for x in 1..w {
-            here[x] = here[x].min(step(row[x], row[x - 1], here[x - 1], 3));
+            h0[x] = h0[x].min(step(r0[x], r0[x - 1], h0[x - 1], 3));
+            h1[x] = h1[x].min(step(r1[x], r1[x - 1], h1[x - 1], 3));
         }
     }
     for y in (0..h).rev() {
-        let row = &v[y * w..(y + 1) * w];
-        let (rest, below) = d.split_at_mut((y + 1) * w);
-        let here = &mut rest[y * w..];
+        let (r0, r1) = (&v0[y * w..(y + 1) * w], &v1[y * w..(y + 1) * w]);
+        let (rest0, below0) = d0.split_at_mut((y + 1) * w);
+        let (rest1, below1) = d1.split_at_mut((y + 1) * w);
+        let (h0, h1) = (&mut rest0[y * w..], &mut rest1[y * w..]);
         if y + 1 < h {
-            from_row(row, &v[(y + 1) * w..(y + 2) * w], &below[..w], here);
+            let down = (y + 1) * w..(y + 2) * w;
+            from_row(r0, &v0[down.clone()], &below0[..w], h0);
+            from_row(r1, &v1[down.clone()], &below1[..w], h1);
         }
         for x in (0..w - 1).rev() {
-            here[x] = here[x].min(step(row[x], row[x + 1], here[x + 1], 3));
+            h0[x] = h0[x].min(step(r0[x], r0[x + 1], h0[x + 1], 3));
+            h1[x] = h1[x].min(step(r1[x], r1[x + 1], h1[x + 1], 3));
         }
     }
-    d
+    [d0, d1]
 }
 
 /// The candidate through a neighbour of value `n` at distance `dn`: one
@@ -272,8 +284,7 @@ impl<'a> Ctx<'a> {
             }
             o
         };
-        let dr = boundary_distance(&crop(self.r));
-        let dt = boundary_distance(&crop(self.t));
+        let [dr, dt] = boundary_distances([&crop(self.r), &crop(self.t)]);
         let cap = (3 * MARGIN) as u8;
         points
             .map(|(x, y)| {
@@ -524,7 +535,7 @@ mod tests {
     /// The row-wise passes give the classic per-pixel chamfer, on random
     /// masks of widths 1 to 40 (edges, single columns and rows).
     #[test]
-    fn boundary_distance_matches_the_per_pixel_chamfer() {
+    fn boundary_distances_match_the_per_pixel_chamfer() {
         let mut seed = 7u64;
         for (w, h) in [(1, 1), (1, 9), (9, 1), (2, 2), (17, 5), (40, 33)] {
             for density in [1u64, 8, 16, 30] {
@@ -535,9 +546,16 @@ mod tests {
                         .wrapping_add(1442695040888963407);
                     *v = u8::from(seed >> 59 < density);
                 }
+                // A second, unrelated mask shares the passes.
+                let other = Mask {
+                    data: m.data.iter().rev().map(|&v| v ^ 1).collect(),
+                    ..m.clone()
+                };
+                let [d, e] = boundary_distances([&m, &other]);
+                assert_eq!(d, naive_boundary_distance(&m), "{w}x{h} density {density}");
                 assert_eq!(
-                    boundary_distance(&m),
-                    naive_boundary_distance(&m),
+                    e,
+                    naive_boundary_distance(&other),
                     "{w}x{h} density {density}"
                 );
             }

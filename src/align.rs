@@ -11,11 +11,13 @@
 //!
 //! Method, all on binary masks (the cost function is the number of
 //! disagreeing pixels per overlapping pixel):
-//! 1. Coarse translation: 4x4 block sums (0..16), exhaustive SAD over
-//!    `+-ceil(max_shift/4)` blocks. Block sums keep partial-coverage
-//!    information, so the coarse optimum is within +-2 px of the true one.
+//! 1. Coarse translation: 4x4 block sums (0..16), SAD over
+//!    `+-ceil(max_shift/4)` blocks, searched first on their 8x8 sums and
+//!    finished +-1 block around that optimum. Block sums keep
+//!    partial-coverage information, so the coarse optimum is within +-2 px
+//!    of the true one.
 //! 2. Fine translation: bit-packed masks (64 px per word), XOR + popcount over
-//!    +-3 px around the coarse estimate. ~50 shifts x 6400 words: tens of us.
+//!    +-2 px around the coarse estimate. 25 shifts x 6400 words: tens of us.
 //! 3. Rigid only: the same fine search in the four quadrants (+-2 px around
 //!    the global shift). If every textured quadrant agrees with the global
 //!    shift within 1 px, a rotation cannot be more than ~0.3 deg (1 px at the

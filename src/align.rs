@@ -484,8 +484,8 @@ fn estimate_with_sums(
 
 /// [`coarse_search_region`] over `centre +- k` on 4x4 block sums, started
 /// on their 8x8 sums (`half`) when the search is wide: the 8x8 optimum,
-/// then +-1 block around it at 4x4, within `centre +- k`. A quadrant's rotation-range search
-/// (+-5 blocks) costs a sixth of the direct one.
+/// then +-1 block around it at 4x4, within `centre +- k`. A quadrant's
+/// rotation-range search (+-5 blocks) costs a sixth of the direct one.
 fn coarse_to_fine(
     r: &BlockSums,
     t: &BlockSums,
@@ -605,29 +605,12 @@ fn textured(b: &Bits, q: Region) -> bool {
 }
 
 /// Warp `m` (a reference-frame mask) into the test frame with nearest
-/// neighbour sampling; pixels with no source get `fill`.
+/// neighbour sampling; pixels with no source get `fill`. Registration
+/// calls it for rotations only: whole-pixel translations go through
+/// `carry`, with the residual field.
 pub fn warp_mask(m: &Mask, a: &Alignment, fill: u8) -> Mask {
     let (w, h) = (m.width as usize, m.height as usize);
     let mut out = Mask::new(m.width, m.height);
-    if a.angle_degrees == 0.0 && a.dx.fract() == 0.0 && a.dy.fract() == 0.0 {
-        // Integer translation: row copies.
-        let (dx, dy) = (a.dx as i64, a.dy as i64);
-        for y in 0..h as i64 {
-            let sy = y - dy;
-            let orow = &mut out.data[y as usize * w..(y as usize + 1) * w];
-            if sy < 0 || sy >= h as i64 {
-                orow.fill(fill);
-                continue;
-            }
-            copy_shifted(
-                orow,
-                &m.data[sy as usize * w..(sy as usize + 1) * w],
-                dx,
-                fill,
-            );
-        }
-        return out;
-    }
     let th = (a.angle_degrees as f64).to_radians();
     let (c, s) = (th.cos(), th.sin());
     let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
@@ -660,20 +643,6 @@ pub fn warp_mask(m: &Mask, a: &Alignment, fill: u8) -> Mask {
     out
 }
 
-/// `dst(x) = src(x - dx)`, `fill` where `x - dx` is outside `src`.
-fn copy_shifted(dst: &mut [u8], src: &[u8], dx: i64, fill: u8) {
-    let w = dst.len() as i64;
-    let (a, b) = (
-        dx.clamp(0, w) as usize,
-        (src.len() as i64 + dx).clamp(0, w) as usize,
-    );
-    dst[..a].fill(fill);
-    if a < b {
-        dst[a..b].copy_from_slice(&src[(a as i64 - dx) as usize..(b as i64 - dx) as usize]);
-    }
-    dst[b.max(a)..].fill(fill);
-}
-
 /// Reference mask in the test frame plus the validity mask (1 where the
 /// reference covers the pixel). Uncovered pixels are copied from the test so
 /// they produce no differences and no artificial edges.
@@ -689,8 +658,15 @@ pub fn warp_reference(reference: &Mask, test: &Mask, a: &Alignment) -> (Mask, Ma
 /// it vectorises (the `if` version was a tenth of registration).
 fn fill_uncovered(reference: &mut Mask, covered: &Mask, test: &Mask) {
     for ((r, &c), &t) in reference.data.iter_mut().zip(&covered.data).zip(&test.data) {
-        *r = (*r & c) | (t & (c ^ 1));
+        *r = covered_or(*r, c, t);
     }
+}
+
+/// `reference` where `covered` is 1, else `test` (all 0/1), without a
+/// branch.
+#[inline]
+fn covered_or(reference: u8, covered: u8, test: u8) -> u8 {
+    (reference & covered) | (test & (covered ^ 1))
 }
 
 /// The reference carried into the test's frame.
@@ -787,6 +763,7 @@ pub fn register<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mask::random_mask;
 
     fn pattern(w: u32, h: u32, ox: i32, oy: i32) -> Mask {
         let mut m = Mask::new(w, h);
@@ -842,6 +819,25 @@ mod tests {
         assert_eq!(dst, [0x4000_0000_0000_0000 | (1u64 << 63), 0]);
     }
 
+    /// A whole-pixel translation by `warp_mask` (its rotation path at angle
+    /// 0) is `carry` of the translation alone with a constant fallback.
+    #[test]
+    fn warp_mask_translation_is_carry() {
+        let m = pattern(70, 45, 0, 0);
+        for (dx, dy) in [(0, 0), (3, -2), (-9, 7), (-80, 0)] {
+            let a = Alignment {
+                dx: dx as f32,
+                dy: dy as f32,
+                angle_degrees: 0.0,
+            };
+            let empty = Mask::new(70, 45);
+            assert_eq!(
+                warp_mask(&m, &a, 0),
+                carry(&m, None, (dx, dy), None, &empty)
+            );
+        }
+    }
+
     /// `carry` is its definition pixel by pixel: translation, then a field
     /// of 8x8 blocks with varied offsets, coverage and fallback, on an image
     /// whose size is not a multiple of the block.
@@ -849,17 +845,8 @@ mod tests {
     fn carry_follows_its_definition() {
         let (w, h) = (37usize, 29usize);
         let mut seed = 99u64;
-        let mut random_mask = || {
-            let mut m = Mask::new(w as u32, h as u32);
-            for v in m.data.iter_mut() {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                *v = u8::from(seed >> 62 != 0);
-            }
-            m
-        };
-        let (reference, coverage, fallback) = (random_mask(), random_mask(), random_mask());
+        let mut random = || random_mask(w as u32, h as u32, &mut seed, 24);
+        let (reference, coverage, fallback) = (random(), random(), random());
         let columns = w.div_ceil(BlockOffsets::BLOCK);
         let rows = h.div_ceil(BlockOffsets::BLOCK);
         let field = BlockOffsets {
@@ -1403,7 +1390,7 @@ fn carry(
                         for (((o, &r), &c), &f) in
                             orow[a..b].iter_mut().zip(src).zip(covered).zip(&frow[a..b])
                         {
-                            *o = (r & c) | (f & (c ^ 1));
+                            *o = covered_or(r, c, f);
                         }
                     }
                 }

@@ -539,13 +539,7 @@ mod tests {
         let mut seed = 7u64;
         for (w, h) in [(1, 1), (1, 9), (9, 1), (2, 2), (17, 5), (40, 33)] {
             for density in [1u64, 8, 16, 30] {
-                let mut m = Mask::new(w, h);
-                for v in m.data.iter_mut() {
-                    seed = seed
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    *v = u8::from(seed >> 59 < density);
-                }
+                let m = crate::mask::random_mask(w, h, &mut seed, density);
                 // A second, unrelated mask shares the passes.
                 let other = Mask {
                     data: m.data.iter().rev().map(|&v| v ^ 1).collect(),

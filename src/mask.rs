@@ -242,6 +242,21 @@ impl BitMask {
     }
 }
 
+/// A `width x height` mask of random 0/1 pixels, about `ones_in_32` of
+/// every 32 set, from an LCG `seed` (for tests that compare against a
+/// definition on arbitrary masks).
+#[cfg(test)]
+pub(crate) fn random_mask(width: u32, height: u32, seed: &mut u64, ones_in_32: u64) -> Mask {
+    let mut m = Mask::new(width, height);
+    for v in m.data.iter_mut() {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *v = u8::from(*seed >> 59 < ones_in_32);
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,13 +290,7 @@ mod tests {
         let mut seed = 12345u64;
         for width in [1usize, 2, 63, 64, 65, 130, 200] {
             for r in [0.0f32, 1.0, 2.5, 3.0, 7.0, 70.0] {
-                let mut m = Mask::new(width as u32, 11);
-                for v in m.data.iter_mut() {
-                    seed = seed
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    *v = u8::from(seed >> 59 == 0);
-                }
+                let m = random_mask(width as u32, 11, &mut seed, 1);
                 let d = BitMask::from_mask(&m).dilate_disk(r);
                 for y in 0..11i64 {
                     for x in 0..width as i64 {

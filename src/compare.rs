@@ -138,10 +138,7 @@ pub fn boundary_distances(masks: [&Mask; 2]) -> [Vec<u8>; 2] {
             from_row(r0, &v0[up.clone()], &above0[up.start..], h0);
             from_row(r1, &v1[up.clone()], &above1[up.start..], h1);
         }
-        for x in 1..w {
-            h0[x] = h0[x].min(step(r0[x], r0[x - 1], h0[x - 1], 3));
-            h1[x] = h1[x].min(step(r1[x], r1[x - 1], h1[x - 1], 3));
-        }
+        chain(r0.iter(), h0.iter_mut(), r1.iter(), h1.iter_mut());
     }
     for y in (0..h).rev() {
         let (r0, r1) = (&v0[y * w..(y + 1) * w], &v1[y * w..(y + 1) * w]);
@@ -153,12 +150,37 @@ pub fn boundary_distances(masks: [&Mask; 2]) -> [Vec<u8>; 2] {
             from_row(r0, &v0[down.clone()], &below0[..w], h0);
             from_row(r1, &v1[down.clone()], &below1[..w], h1);
         }
-        for x in (0..w - 1).rev() {
-            h0[x] = h0[x].min(step(r0[x], r0[x + 1], h0[x + 1], 3));
-            h1[x] = h1[x].min(step(r1[x], r1[x + 1], h1[x + 1], 3));
-        }
+        chain(
+            r0.iter().rev(),
+            h0.iter_mut().rev(),
+            r1.iter().rev(),
+            h1.iter_mut().rev(),
+        );
     }
     [d0, d1]
+}
+
+/// The same-row part of a raster pass over one row of each mask, in pass
+/// order: each pixel's candidate through the pixel before it. The previous
+/// distance stays in a register; read back from the row, each pixel waited
+/// on the store of the one before.
+fn chain<'v, 'd>(
+    v0: impl Iterator<Item = &'v u8>,
+    d0: impl Iterator<Item = &'d mut u8>,
+    v1: impl Iterator<Item = &'v u8>,
+    d1: impl Iterator<Item = &'d mut u8>,
+) {
+    let mut pixels = v0.zip(d0).zip(v1.zip(d1));
+    // The first pixel of the pass has no pixel before it.
+    let Some(((&v, d), (&u, e))) = pixels.next() else {
+        return;
+    };
+    let (mut p0, mut p1) = ((v, *d), (u, *e));
+    for ((&v, d), (&u, e)) in pixels {
+        p0 = (v, (*d).min(step(v, p0.0, p0.1, 3)));
+        p1 = (u, (*e).min(step(u, p1.0, p1.1, 3)));
+        (*d, *e) = (p0.1, p1.1);
+    }
 }
 
 /// The candidate through a neighbour of value `n` at distance `dn`: one

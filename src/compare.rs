@@ -390,7 +390,6 @@ pub fn compare(
     };
     let grow = p.tolerance.ceil() as u32 + 1;
     let mut out = Vec::new();
-    let mut visit = vec![0u8; w * h];
     for kind in [DefectKind::Flash, DefectKind::Cut] {
         let raw_mask = if kind == DefectKind::Flash {
             &flash
@@ -404,6 +403,8 @@ pub fn compare(
         };
         let is_unexpl = |(x, y): (usize, usize)| unexpl.get(x, y);
         let raw = label8(raw_mask);
+        // Kept pixels, set as they are reached: this doubles as the growth's
+        // visited set, as a growth stays inside its own raw component.
         let mut keep = BitMask::new(w, h);
         let mut facts: Vec<Option<(Topology, Evidence)>> = vec![None; raw.components.len()];
         // (x, y, steps from the seeds)
@@ -433,7 +434,7 @@ pub fn compare(
             if seeded {
                 for (x, y) in raw.points_of(i) {
                     if is_unexpl((x, y)) {
-                        visit[y * w + x] = 1;
+                        keep.set(x, y);
                         queue.push((x as u32, y as u32, 0));
                     }
                 }
@@ -442,7 +443,7 @@ pub fn compare(
                 let m = d.iter().map(|x| x.1).max().unwrap_or(0);
                 for &((x, y), v) in &d {
                     if v == m {
-                        visit[y * w + x] = 1;
+                        keep.set(x, y);
                         queue.push((x as u32, y as u32, 0));
                     }
                 }
@@ -460,16 +461,12 @@ pub fn compare(
                     if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
                         continue;
                     }
-                    let n = ny as usize * w + nx as usize;
-                    if visit[n] == 0 && raw_mask.get(nx as usize, ny as usize) {
-                        visit[n] = 1;
+                    let (nx, ny) = (nx as usize, ny as usize);
+                    if !keep.get(nx, ny) && raw_mask.get(nx, ny) {
+                        keep.set(nx, ny);
                         queue.push((nx as u32, ny as u32, d + 1));
                     }
                 }
-            }
-            for &(x, y, _) in &queue {
-                visit[y as usize * w + x as usize] = 0;
-                keep.set(x as usize, y as usize);
             }
         }
         let kept = label8(&keep);

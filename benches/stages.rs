@@ -64,6 +64,9 @@ fn stages(c: &mut Criterion) {
     c.bench_function(&format!("decode jpeg ({jpeg_name})"), |b| {
         b.iter(|| load::load(black_box(&jpeg_path), u64::MAX).expect("decodable"))
     });
+    c.bench_function(&format!("decode jpeg to luma ({jpeg_name})"), |b| {
+        b.iter(|| load::load_luma(black_box(&jpeg_path), u64::MAX).expect("decodable"))
+    });
 
     c.bench_function("grayscale rgba 1130x1100", |b| {
         b.iter(|| grayscale::to_gray(black_box(&test), Polarity::Dark))

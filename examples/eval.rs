@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use defect_detect::load::load;
+use defect_detect::load::load_luma;
 use defect_detect::{AlignMode, Defect, DefectKind, DefectType, Options, PreparedReference};
 use rayon::prelude::*;
 
@@ -330,8 +330,8 @@ fn evaluate(root: &Path, line: &str, options: &Options) -> Result<PairResult, St
     let (reference_path, test_path, annotation_path) = pair_paths(root, line)?;
     let truths = read_annotation(&annotation_path)?;
     let start = Instant::now();
-    let reference = load(&reference_path, options.max_pixels).map_err(|e| e.to_string())?;
-    let test = load(&test_path, options.max_pixels).map_err(|e| e.to_string())?;
+    let reference = load_luma(&reference_path, options.max_pixels).map_err(|e| e.to_string())?;
+    let test = load_luma(&test_path, options.max_pixels).map_err(|e| e.to_string())?;
     let decode = start.elapsed();
     let start = Instant::now();
     let inspection = PreparedReference::new(&reference, options)

@@ -45,6 +45,19 @@ pub enum Save {
 }
 
 impl Output {
+    /// Whether any pair may get an annotated image (which is drawn on the
+    /// test in its own colours, so the test is then decoded in full).
+    fn draws(&self) -> bool {
+        !matches!(
+            self,
+            Output::None
+                | Output::Dir {
+                    save: Save::None,
+                    ..
+                }
+        )
+    }
+
     /// The annotated image's path for `pair` if one is to be written for an
     /// inspection with `defects` defects.
     fn path_for(&self, pair: &Pair, defects: usize) -> Option<PathBuf> {
@@ -80,6 +93,11 @@ pub fn run_with_progress(
     done: &(dyn Fn(&PairResult) + Sync),
 ) -> Vec<PairResult> {
     let references = References::new(pairs);
+    let load_test = if output.draws() {
+        load::load
+    } else {
+        load::load_luma
+    };
     pairs
         .par_iter()
         .enumerate()
@@ -90,7 +108,7 @@ pub fn run_with_progress(
             let (reference, test) = rayon::join(
                 || references.acquire(&pair.reference, options),
                 || {
-                    load::load(&pair.test, options.max_pixels).map(|test| {
+                    load_test(&pair.test, options.max_pixels).map(|test| {
                         let mask = crate::material(&test, options);
                         (test, mask)
                     })
@@ -168,7 +186,7 @@ impl References {
         prepared
             .get_or_insert_with(|| {
                 Arc::new(
-                    load::load(path, options.max_pixels)
+                    load::load_luma(path, options.max_pixels)
                         .and_then(|r| PreparedReference::new(&r, options))
                         .map_err(|e| e.to_string()),
                 )

@@ -5,6 +5,11 @@
 //! get different messages. The header is checked against the pixel limit
 //! *before* the decoder allocates the pixel buffer, so a small file that claims
 //! to be 100 000 x 100 000 pixels (a decompression bomb) costs nothing.
+//!
+//! Analysis needs luma only ([`load_luma`]): a JPEG is then decoded straight
+//! to its Y channel with zune-jpeg (the decoder the `image` crate wraps), which
+//! skips the chroma planes, their upsampling and the conversion to RGB and
+//! back. A grey JPEG gives the same bytes either way.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -41,12 +46,86 @@ impl LoadedImage {
 /// alpha, RGB, RGBA or palette. Images over `max_pixels` are refused from the
 /// header alone.
 pub fn load(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read(path)?;
     let image = decode(path, &bytes, max_pixels)?;
     Ok(LoadedImage::new(path, image))
+}
+
+/// [`load`] for analysis: a JPEG of luma and chroma (or of luma alone)
+/// comes back as its 8-bit luma. Other files are decoded as by [`load`].
+pub fn load_luma(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
+    let bytes = read(path)?;
+    let image = match decode_jpeg_luma(path, &bytes, max_pixels)? {
+        Some(luma) => luma,
+        None => decode(path, &bytes, max_pixels)?,
+    };
+    Ok(LoadedImage::new(path, image))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The luma of a JPEG stored as YCbCr or luma; `None` when `bytes` is not
+/// a JPEG or holds another colour space (CMYK, YCCK), which [`decode`]
+/// converts through RGB.
+fn decode_jpeg_luma(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Option<DynamicImage>> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    if !bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        return Ok(None);
+    }
+    let decode_error = |e: zune_jpeg::errors::DecodeErrors| Error::Decode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    // As lenient as the `image` crate's JPEG decoder, and with no size cap
+    // of its own: the pixel limit below is the guard.
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(decode_error)?;
+    if !matches!(
+        decoder.input_colorspace(),
+        Some(ColorSpace::YCbCr | ColorSpace::Luma)
+    ) {
+        return Ok(None);
+    }
+    let (width, height) = decoder.dimensions().expect("headers were decoded");
+    // JPEG dimensions are 16-bit.
+    let (width, height) = (width as u32, height as u32);
+    check_size(path, width, height, max_pixels)?;
+    decoder.set_options(options.jpeg_set_out_colorspace(ColorSpace::Luma));
+    let luma = decoder.decode().map_err(decode_error)?;
+    let luma = image::GrayImage::from_raw(width, height, luma).ok_or_else(|| Error::Decode {
+        path: path.to_path_buf(),
+        reason: "decoder returned fewer pixels than its header gives".into(),
+    })?;
+    Ok(Some(DynamicImage::ImageLuma8(luma)))
+}
+
+/// Refuses an image with no pixels or more than `max_pixels`.
+fn check_size(path: &Path, width: u32, height: u32, max_pixels: u64) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(Error::Empty {
+            path: path.to_path_buf(),
+            width,
+            height,
+        });
+    }
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit: max_pixels,
+        });
+    }
+    Ok(())
 }
 
 fn decode(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
@@ -66,21 +145,7 @@ fn decode(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
         .into_decoder()
         .map_err(|e| decode_error(e.to_string()))?;
     let (width, height) = decoder.dimensions();
-    if width == 0 || height == 0 {
-        return Err(Error::Empty {
-            path: path.to_path_buf(),
-            width,
-            height,
-        });
-    }
-    if u64::from(width) * u64::from(height) > max_pixels {
-        return Err(Error::TooLarge {
-            path: path.to_path_buf(),
-            width,
-            height,
-            limit: max_pixels,
-        });
-    }
+    check_size(path, width, height, max_pixels)?;
     // The default allocation cap (512 MiB) would refuse a 16-bit RGBA image
     // that is within the pixel limit; the pixel limit is the real guard.
     let mut limits = image::Limits::no_limits();
@@ -143,5 +208,75 @@ mod tests {
                 .starts_with("notes.txt: not a readable image"),
             "{err}"
         );
+    }
+
+    fn jpeg_bytes(image: &DynamicImage) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn grey_jpeg_luma_is_the_plain_decode() {
+        let image = DynamicImage::ImageLuma8(GrayImage::from_fn(40, 30, |x, y| {
+            Luma([((x * 6) ^ (y * 5)) as u8])
+        }));
+        let bytes = jpeg_bytes(&image);
+        let path = Path::new("grey.jpg");
+        let luma = decode_jpeg_luma(path, &bytes, 1 << 20).unwrap().unwrap();
+        let plain = decode(path, &bytes, 1 << 20).unwrap();
+        assert_eq!(luma.as_luma8().unwrap(), plain.as_luma8().unwrap());
+    }
+
+    /// The Y channel of a colour JPEG is, within rounding, the luma that the
+    /// grayscale stage computes from the decoded RGB (the same Rec. 601
+    /// weights), so analysis sees the same image either way.
+    #[test]
+    fn colour_jpeg_luma_is_the_luma_of_its_colours() {
+        let image = DynamicImage::ImageRgb8(image::RgbImage::from_fn(48, 40, |x, y| {
+            image::Rgb([(x * 5) as u8, (y * 6) as u8, (255 - x * 3 - y) as u8])
+        }));
+        let bytes = jpeg_bytes(&image);
+        let path = Path::new("colour.jpg");
+        let luma = decode_jpeg_luma(path, &bytes, 1 << 20).unwrap().unwrap();
+        let plain = decode(path, &bytes, 1 << 20).unwrap();
+        assert!(plain.as_rgb8().is_some(), "a colour JPEG decodes to RGB");
+        let from_rgb = crate::grayscale::to_gray(&plain, crate::Polarity::Dark);
+        let luma = luma.as_luma8().unwrap();
+        assert_eq!(luma.dimensions(), from_rgb.dimensions());
+        let worst = luma
+            .as_raw()
+            .iter()
+            .zip(from_rgb.as_raw())
+            .map(|(&a, &b)| a.abs_diff(b))
+            .max()
+            .unwrap();
+        assert!(worst <= 2, "luma differs by {worst}");
+    }
+
+    #[test]
+    fn luma_decode_refuses_jpegs_over_the_pixel_limit_from_the_header() {
+        let image = DynamicImage::ImageLuma8(GrayImage::new(20, 10));
+        let err = decode_jpeg_luma(Path::new("big.jpg"), &jpeg_bytes(&image), 199).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::TooLarge {
+                    width: 20,
+                    height: 10,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn luma_decode_leaves_other_formats_to_the_plain_decode() {
+        let image = DynamicImage::ImageLuma8(GrayImage::new(8, 8));
+        let png = png_bytes(&image);
+        assert!(decode_jpeg_luma(Path::new("a.png"), &png, 1 << 20)
+            .unwrap()
+            .is_none());
     }
 }

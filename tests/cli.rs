@@ -106,6 +106,34 @@ fn annotated_png_is_written_with_the_test_size() {
     assert!(annotated.to_rgb8().pixels().any(|p| *p == cut_colour));
 }
 
+/// Analysis decodes a JPEG straight to luma, but the picture is drawn on
+/// the test as it is, in colour.
+#[test]
+fn annotated_colour_jpeg_keeps_its_colours() {
+    let f = Fixture::new();
+    let cut = image::open(f.with_cut("cut.png")).unwrap().to_luma8();
+    // Paper tinted yellow; its luma stays far above the ink's.
+    let tinted = image::RgbImage::from_fn(cut.width(), cut.height(), |x, y| {
+        let v = cut.get_pixel(x, y)[0];
+        image::Rgb([v, v, v / 3 * 2])
+    });
+    let test = f.path("yellow.jpg");
+    tinted.save(&test).unwrap();
+    let out = f.path("out.png");
+    defect_detect()
+        .arg(f.reference())
+        .arg(&test)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let corner = *image::open(&out).unwrap().to_rgb8().get_pixel(2, 2);
+    assert!(
+        i32::from(corner[0]) - i32::from(corner[2]) > 50,
+        "paper lost its tint: {corner:?}"
+    );
+}
+
 #[test]
 fn missing_output_folder_is_created() {
     let f = Fixture::new();
@@ -372,6 +400,7 @@ fn formats_and_bit_depths_all_decode() {
         ("rgb.bmp", gray.to_rgb8().into()),
         ("gray.tiff", gray.clone()),
         ("rgb.jpg", gray.to_rgb8().into()),
+        ("gray.jpg", gray.clone()),
     ];
     for (name, image) in forms {
         let image: image::DynamicImage = image;

@@ -124,67 +124,148 @@ struct Region {
     k1: usize,
 }
 
-/// Fine search: best (dx, dy) within `radius` of `centre`, over `region` of
-/// the test. Returns (dx, dy, mismatch fraction).
-fn fine_search(
-    r: &Bits,
-    t: &Bits,
-    region: Region,
+/// Differing pixels and pixels compared, for one shift over one region.
+type Counts = (u64, u64);
+
+/// The shifts `centre +- radius` per axis, one slot each, `dx`-major.
+#[derive(Clone, Copy)]
+struct Window {
     centre: (i32, i32),
     radius: i32,
-    max_shift: i32,
-) -> (i32, i32, f64) {
+}
+
+impl Window {
+    fn side(&self) -> usize {
+        (2 * self.radius + 1) as usize
+    }
+
+    fn contains(&self, (dx, dy): (i32, i32)) -> bool {
+        (dx - self.centre.0).abs() <= self.radius && (dy - self.centre.1).abs() <= self.radius
+    }
+
+    fn slot(&self, (dx, dy): (i32, i32)) -> usize {
+        let (i, j) = (
+            dx - self.centre.0 + self.radius,
+            dy - self.centre.1 + self.radius,
+        );
+        i as usize * self.side() + j as usize
+    }
+
+    fn xs(&self) -> std::ops::RangeInclusive<i32> {
+        self.centre.0 - self.radius..=self.centre.0 + self.radius
+    }
+
+    fn ys(&self) -> std::ops::RangeInclusive<i32> {
+        self.centre.1 - self.radius..=self.centre.1 + self.radius
+    }
+}
+
+/// Shifts with neither component beyond `limit`.
+fn within(limit: i32) -> impl Fn((i32, i32)) -> bool {
+    move |(dx, dy)| dx.abs() <= limit && dy.abs() <= limit
+}
+
+/// Per region of the test, the counts of every shift of `window` that
+/// `wanted` selects (`None` in the other slots). Counting per region lets
+/// the global search give each quadrant's counts too, for the quadrant
+/// check.
+fn match_counts(
+    r: &Bits,
+    t: &Bits,
+    regions: &[Region],
+    window: Window,
+    wanted: impl Fn((i32, i32)) -> bool,
+) -> Vec<Vec<Option<Counts>>> {
     let wpr = r.wpr;
-    let mut best = (centre.0, centre.1, f64::INFINITY);
-    // Only the rows that some dy of the search compares (a quadrant's
-    // search needs a quarter of them), and only the region's words, copied
-    // into compact buffers: each dy below is then one XOR-popcount over a
-    // contiguous block, where per-row loops of a few words cost more in
-    // overhead than in counting.
-    let rows = (region.y0 as i64 - i64::from(centre.1 + radius)).max(0) as usize
-        ..(region.y1 as i64 - i64::from(centre.1 - radius)).clamp(0, r.height as i64) as usize;
-    let kw = region.k1 - region.k0;
-    let mut shifted = vec![0u64; rows.len() * kw];
-    let mut test_words = vec![0u64; (region.y1 - region.y0) * kw];
-    let mut row = vec![0u64; wpr];
-    for dx in centre.0 - radius..=centre.0 + radius {
-        if dx.abs() > max_shift {
+    let mut counts = vec![vec![None; window.side() * window.side()]; regions.len()];
+    // Only the rows that some dy of the window compares (a quadrant needs
+    // a quarter of them).
+    let rows_for = |region: &Region| {
+        (region.y0 as i64 - i64::from(window.centre.1 + window.radius)).max(0) as usize
+            ..(region.y1 as i64 - i64::from(window.centre.1 - window.radius))
+                .clamp(0, r.height as i64) as usize
+    };
+    let all_rows = regions
+        .iter()
+        .map(rows_for)
+        .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
+        .unwrap_or(0..0);
+    let mut moved = vec![0u64; all_rows.len() * wpr];
+    for dx in window.xs() {
+        if !window.ys().any(|dy| wanted((dx, dy))) {
             continue;
         }
-        // Both sides are cleared outside the columns compared for this dx.
-        let columns = valid_columns(r.width, dx, region.k0..region.k1);
-        let row_count: u64 = columns.iter().map(|v| u64::from(v.count_ones())).sum();
-        for (y, out) in rows.clone().zip(shifted.chunks_exact_mut(kw)) {
-            shift_row(&r.words[y * wpr..(y + 1) * wpr], &mut row, dx);
-            for ((o, &s), &c) in out.iter_mut().zip(&row[region.k0..region.k1]).zip(&columns) {
-                *o = s & c;
+        // Each reference row shifted once, for every region it serves.
+        for (y, out) in all_rows.clone().zip(moved.chunks_exact_mut(wpr.max(1))) {
+            shift_row(&r.words[y * wpr..(y + 1) * wpr], out, dx);
+        }
+        for (region, counts) in regions.iter().zip(&mut counts) {
+            // The region's rows and words, copied into compact buffers:
+            // each dy below is then one XOR-popcount over a contiguous
+            // block, where per-row loops of a few words cost more in
+            // overhead than in counting.
+            let rows = rows_for(region);
+            let kw = region.k1 - region.k0;
+            // Both sides are cleared outside the columns compared for this dx.
+            let columns = valid_columns(r.width, dx, region.k0..region.k1);
+            let row_count: u64 = columns.iter().map(|v| u64::from(v.count_ones())).sum();
+            // A region of no words (a right half of a one-word-wide mask)
+            // compares nothing: empty buffers, counts (0, 0).
+            let chunk = kw.max(1);
+            let mut shifted = vec![0u64; rows.len() * kw];
+            for (y, out) in rows.clone().zip(shifted.chunks_exact_mut(chunk)) {
+                let src = &moved[(y - all_rows.start) * wpr..];
+                for ((o, &s), &c) in out.iter_mut().zip(&src[region.k0..region.k1]).zip(&columns) {
+                    *o = s & c;
+                }
+            }
+            let mut test_words = vec![0u64; (region.y1 - region.y0) * kw];
+            for (y, out) in (region.y0..region.y1).zip(test_words.chunks_exact_mut(chunk)) {
+                let src = &t.words[y * wpr + region.k0..y * wpr + region.k1];
+                for ((o, &s), &c) in out.iter_mut().zip(src).zip(&columns) {
+                    *o = s & c;
+                }
+            }
+            for dy in window.ys().filter(|&dy| wanted((dx, dy))) {
+                // Test rows whose reference row `y - dy` exists.
+                let y0 = (region.y0 as i64).max(i64::from(dy));
+                let y1 = (region.y1 as i64).min(r.height as i64 + i64::from(dy));
+                let found = if y1 <= y0 {
+                    (0, 0)
+                } else {
+                    let (y0, y1) = (y0 as usize, y1 as usize);
+                    let s0 = (y0 as i64 - i64::from(dy)) as usize - rows.start;
+                    let t0 = y0 - region.y0;
+                    let miss: u64 = test_words[t0 * kw..(t0 + y1 - y0) * kw]
+                        .iter()
+                        .zip(&shifted[s0 * kw..(s0 + y1 - y0) * kw])
+                        .map(|(&a, &b)| u64::from((a ^ b).count_ones()))
+                        .sum();
+                    (miss, row_count * (y1 - y0) as u64)
+                };
+                counts[window.slot((dx, dy))] = Some(found);
             }
         }
-        for (y, out) in (region.y0..region.y1).zip(test_words.chunks_exact_mut(kw)) {
-            let src = &t.words[y * wpr + region.k0..y * wpr + region.k1];
-            for ((o, &s), &c) in out.iter_mut().zip(src).zip(&columns) {
-                *o = s & c;
-            }
-        }
-        for dy in centre.1 - radius..=centre.1 + radius {
-            if dy.abs() > max_shift {
+    }
+    counts
+}
+
+/// The best shift of `window` by `count`, among those within `limit` that
+/// compare any pixel. Returns (dx, dy, mismatch fraction).
+fn best_shift(
+    window: Window,
+    limit: i32,
+    count: impl Fn((i32, i32)) -> Option<Counts>,
+) -> (i32, i32, f64) {
+    let mut best = (window.centre.0, window.centre.1, f64::INFINITY);
+    for dx in window.xs() {
+        for dy in window.ys() {
+            if !within(limit)((dx, dy)) {
                 continue;
             }
-            // Test rows whose reference row `y - dy` exists.
-            let y0 = (region.y0 as i64).max(i64::from(dy));
-            let y1 = (region.y1 as i64).min(r.height as i64 + i64::from(dy));
-            if y1 <= y0 {
+            let Some((miss, n)) = count((dx, dy)) else {
                 continue;
-            }
-            let (y0, y1) = (y0 as usize, y1 as usize);
-            let s0 = (y0 as i64 - i64::from(dy)) as usize - rows.start;
-            let t0 = y0 - region.y0;
-            let miss: u64 = test_words[t0 * kw..(t0 + y1 - y0) * kw]
-                .iter()
-                .zip(&shifted[s0 * kw..(s0 + y1 - y0) * kw])
-                .map(|(&a, &b)| u64::from((a ^ b).count_ones()))
-                .sum();
-            let n = row_count * (y1 - y0) as u64;
+            };
             if n == 0 {
                 continue;
             }
@@ -196,6 +277,21 @@ fn fine_search(
         }
     }
     best
+}
+
+/// Fine search: best (dx, dy) within `radius` of `centre`, over `region` of
+/// the test. Returns (dx, dy, mismatch fraction).
+fn fine_search(
+    r: &Bits,
+    t: &Bits,
+    region: Region,
+    centre: (i32, i32),
+    radius: i32,
+    max_shift: i32,
+) -> (i32, i32, f64) {
+    let window = Window { centre, radius };
+    let counts = match_counts(r, t, &[region], window, within(max_shift));
+    best_shift(window, max_shift, |s| counts[0][window.slot(s)])
 }
 
 /// Block sums of a mask or of coarser sums: `(columns, rows, sums)`.
@@ -300,14 +396,22 @@ fn estimate_with_sums(
         k0: 0,
         k1: rb.wpr,
     };
-    let (dx, dy, s0) = fine_search(
-        &rb,
-        &tb,
-        full,
-        (cdx * F as i32, cdy * F as i32),
-        2,
-        max_shift,
-    );
+    // The global search counts per quadrant: summed, they are the whole
+    // image's counts, and the quadrant check below reuses them.
+    let quads = quadrants(&rb);
+    let global = Window {
+        centre: (cdx * F as i32, cdy * F as i32),
+        radius: 2,
+    };
+    let per_quadrant = match_counts(&rb, &tb, &quads, global, within(max_shift));
+    let (dx, dy, s0) = best_shift(global, max_shift, |s| {
+        per_quadrant
+            .iter()
+            .map(|q| q[global.slot(s)])
+            .try_fold((0, 0), |(miss, n): Counts, c| {
+                c.map(|(m, k)| (miss + m, n + k))
+            })
+    });
     let translation = Alignment {
         dx: dx as f32,
         dy: dy as f32,
@@ -316,24 +420,36 @@ fn estimate_with_sums(
     if p.mode == AlignMode::Translate || p.max_angle_degrees <= 0.0 {
         return translation;
     }
-    // Quadrant check.
-    let quads = quadrants(&rb);
-    let textured: Vec<Region> = quads
-        .iter()
-        .copied()
-        .filter(|q| textured(&tb, *q))
+    // Quadrant check: each textured quadrant's best shift within 2 px of
+    // the global one. Most of those shifts were counted by the global
+    // search (all of them when its optimum is its centre, on 4 DeepPCB
+    // pairs in 5); only the others are counted here.
+    let textured: Vec<usize> = (0..quads.len())
+        .filter(|&i| textured(&tb, quads[i]))
         .collect();
     if textured.len() < 3 {
         return translation; // not enough structure to see a rotation
     }
-    let mut agree = true;
-    for q in &textured {
-        let (qx, qy, _) = fine_search(&rb, &tb, *q, (dx, dy), 2, max_shift + 2);
-        if (qx - dx).abs() > 1 || (qy - dy).abs() > 1 {
-            agree = false;
-            break;
-        }
-    }
+    let around = Window {
+        centre: (dx, dy),
+        radius: 2,
+    };
+    let limit = max_shift + 2;
+    let counted = |s| global.contains(s) && within(max_shift)(s);
+    let regions: Vec<Region> = textured.iter().map(|&i| quads[i]).collect();
+    let extra = match_counts(&rb, &tb, &regions, around, |s| {
+        !counted(s) && within(limit)(s)
+    });
+    let agree = textured.iter().zip(&extra).all(|(&i, extra)| {
+        let (qx, qy, _) = best_shift(around, limit, |s| {
+            if counted(s) {
+                per_quadrant[i][global.slot(s)]
+            } else {
+                extra[around.slot(s)]
+            }
+        });
+        (qx - dx).abs() <= 1 && (qy - dy).abs() <= 1
+    });
     if agree {
         return translation;
     }
@@ -841,6 +957,42 @@ mod tests {
     /// `carry` is its definition pixel by pixel: translation, then a field
     /// of 8x8 blocks with varied offsets, coverage and fallback, on an image
     /// whose size is not a multiple of the block.
+    /// Counted per region, the shifts' counts are each region's own, and
+    /// summed over the quadrants they are the whole image's: the global
+    /// search and the quadrant check find what separate searches find,
+    /// also for masks one word wide, whose right quadrants are empty.
+    #[test]
+    fn quadrant_counts_are_each_quadrants_and_sum_to_the_whole() {
+        let mut seed = 7u64;
+        for (w, h) in [(1u32, 5u32), (40, 30), (64, 9), (130, 70)] {
+            let r = Bits::from_mask(&random_mask(w, h, &mut seed, 12));
+            let t = Bits::from_mask(&random_mask(w, h, &mut seed, 12));
+            let quads = quadrants(&r);
+            let window = Window {
+                centre: (1, -2),
+                radius: 2,
+            };
+            let counts = match_counts(&r, &t, &quads, window, within(3));
+            let whole = Region {
+                y0: 0,
+                y1: r.height,
+                k0: 0,
+                k1: r.wpr,
+            };
+            let summed = best_shift(window, 3, |s| {
+                counts
+                    .iter()
+                    .map(|q| q[window.slot(s)])
+                    .try_fold((0, 0), |(m, n): Counts, c| c.map(|(a, b)| (m + a, n + b)))
+            });
+            assert_eq!(summed, fine_search(&r, &t, whole, (1, -2), 2, 3), "{w}x{h}");
+            for (q, counts) in quads.iter().zip(&counts) {
+                let own = best_shift(window, 3, |s| counts[window.slot(s)]);
+                assert_eq!(own, fine_search(&r, &t, *q, (1, -2), 2, 3), "{w}x{h}");
+            }
+        }
+    }
+
     #[test]
     fn carry_follows_its_definition() {
         let (w, h) = (37usize, 29usize);

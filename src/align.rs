@@ -33,7 +33,7 @@ use std::borrow::Cow;
 
 use multiversion::multiversion;
 
-use crate::mask::{BitMask as Bits, Mask};
+use crate::mask::{BitMask as Bits, Mask, Material};
 
 /// How much registration to do before comparing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -349,21 +349,21 @@ fn sad(a: &[u8], b: &[u8]) -> u32 {
 }
 
 /// Estimate the alignment of `test` relative to `reference` (both material
-/// masks of the same size).
-pub fn estimate(reference: &Mask, test: &Mask, p: &AlignParams) -> Alignment {
+/// of the same size).
+pub fn estimate(reference: &Material, test: &Material, p: &AlignParams) -> Alignment {
     estimate_with_sums(
         reference,
         test,
-        &halve(&block_sums(reference)),
-        &halve(&block_sums(test)),
+        &halve(&block_sums(&reference.mask)),
+        &halve(&block_sums(&test.mask)),
         p,
     )
 }
 
 /// [`estimate`], given both masks' 4x4 block sums.
 fn estimate_with_sums(
-    reference: &Mask,
-    test: &Mask,
+    reference: &Material,
+    test: &Material,
     reference_sums: &BlockSums,
     test_sums: &BlockSums,
     p: &AlignParams,
@@ -372,8 +372,8 @@ fn estimate_with_sums(
         return Alignment::default();
     }
     assert_eq!(
-        (reference.width, reference.height),
-        (test.width, test.height)
+        (reference.mask.width, reference.mask.height),
+        (test.mask.width, test.mask.height)
     );
     const F: usize = 4;
     let max_shift = p.max_shift as i32;
@@ -388,8 +388,7 @@ fn estimate_with_sums(
     } else {
         (0, 0)
     };
-    let rb = Bits::from_mask(reference);
-    let tb = Bits::from_mask(test);
+    let (rb, tb) = (&reference.bits, &test.bits);
     let full = Region {
         y0: 0,
         y1: rb.height,
@@ -398,12 +397,12 @@ fn estimate_with_sums(
     };
     // The global search counts per quadrant: summed, they are the whole
     // image's counts, and the quadrant check below reuses them.
-    let quads = quadrants(&rb);
+    let quads = quadrants(rb);
     let global = Window {
         centre: (cdx * F as i32, cdy * F as i32),
         radius: 2,
     };
-    let per_quadrant = match_counts(&rb, &tb, &quads, global, within(max_shift));
+    let per_quadrant = match_counts(rb, tb, &quads, global, within(max_shift));
     let (dx, dy, s0) = best_shift(global, max_shift, |s| {
         per_quadrant
             .iter()
@@ -425,7 +424,7 @@ fn estimate_with_sums(
     // search (all of them when its optimum is its centre, on 4 DeepPCB
     // pairs in 5); only the others are counted here.
     let textured: Vec<usize> = (0..quads.len())
-        .filter(|&i| textured(&tb, quads[i]))
+        .filter(|&i| textured(tb, quads[i]))
         .collect();
     if textured.len() < 3 {
         return translation; // not enough structure to see a rotation
@@ -437,7 +436,7 @@ fn estimate_with_sums(
     let limit = max_shift + 2;
     let counted = |s| global.contains(s) && within(max_shift)(s);
     let regions: Vec<Region> = textured.iter().map(|&i| quads[i]).collect();
-    let extra = match_counts(&rb, &tb, &regions, around, |s| {
+    let extra = match_counts(rb, tb, &regions, around, |s| {
         !counted(s) && within(limit)(s)
     });
     let agree = textured.iter().zip(&extra).all(|(&i, extra)| {
@@ -565,7 +564,7 @@ fn estimate_with_sums(
     for k in -1..=1 {
         let th = best.0 + 0.05 * k as f64;
         let rot = warp_mask(
-            reference,
+            &reference.mask,
             &Alignment {
                 dx: 0.0,
                 dy: 0.0,
@@ -576,7 +575,7 @@ fn estimate_with_sums(
         let rotb = Bits::from_mask(&rot);
         let (rdx, rdy, s) = fine_search(
             &rotb,
-            &tb,
+            tb,
             full,
             (best.1 * F as i32, best.2 * F as i32),
             3,
@@ -787,9 +786,9 @@ fn covered_or(reference: u8, covered: u8, test: u8) -> u8 {
 
 /// The reference carried into the test's frame.
 pub struct Registration<'a> {
-    /// The reference mask in the test frame (the reference itself when
-    /// registration moved nothing).
-    pub reference: Cow<'a, Mask>,
+    /// The reference's material in the test frame (the reference itself
+    /// when registration moved nothing).
+    pub reference: Cow<'a, Material>,
     /// Test pixels where differences count (not don't-care); `None` when
     /// that is every pixel.
     pub care: Option<Mask>,
@@ -808,16 +807,17 @@ const FIELD_WINDOW: usize = 1;
 /// residual displacement field; the don't-care pixels `ignored` (reference
 /// frame) follow the same warps into the returned care mask.
 pub fn register<'a>(
-    reference: &'a Mask,
+    material: &'a Material,
     ignored: Option<&Mask>,
-    test: &Mask,
+    test_material: &Material,
     p: &AlignParams,
 ) -> Registration<'a> {
+    let (reference, test) = (&material.mask, &test_material.mask);
     // 2x2 block sums serve the field search and, halved, the global one;
     // the reference's are reused when the global alignment moves nothing.
     let sums = (p.mode != AlignMode::None).then(|| (block_sums(reference), block_sums(test)));
     let alignment = match &sums {
-        Some((r, t)) => estimate_with_sums(reference, test, &halve(r), &halve(t), p),
+        Some((r, t)) => estimate_with_sums(material, test_material, &halve(r), &halve(t), p),
         None => Alignment::default(),
     };
     let moved = alignment != Alignment::default();
@@ -858,8 +858,10 @@ pub fn register<'a>(
     });
     // Borrowed while nothing moves it: no copy of the mask.
     let warped = match (carried, turned, translated) {
-        (Some(m), _, _) | (None, Some((m, _)), _) | (None, None, Some(m)) => Cow::Owned(m),
-        (None, None, None) => Cow::Borrowed(reference),
+        (Some(m), _, _) | (None, Some((m, _)), _) | (None, None, Some(m)) => {
+            Cow::Owned(Material::new(m))
+        }
+        (None, None, None) => Cow::Borrowed(material),
     };
     // Pixels the reference does not cover hold the test's own values, so
     // they never differ: only don't-care pixels need masking out.
@@ -898,8 +900,8 @@ mod tests {
         let r = pattern(256, 200, 0, 0);
         let t = pattern(256, 200, 7, -5);
         let a = estimate(
-            &r,
-            &t,
+            &Material::new(r),
+            &Material::new(t),
             &AlignParams {
                 mode: AlignMode::Translate,
                 ..Default::default()

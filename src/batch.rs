@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::mask::Mask;
+use crate::mask::Material;
 pub use crate::pairs::Pair;
 use crate::report::PairResult;
 use crate::{annotate, load, output, Inspection, LoadedImage, Options, PreparedReference, Result};
@@ -109,8 +109,8 @@ pub fn run_with_progress(
                 || references.acquire(&pair.reference, options),
                 || {
                     load_test(&pair.test, options.max_pixels).map(|test| {
-                        let mask = crate::material(&test, options);
-                        (test, mask)
+                        let material = crate::material(&test, options);
+                        (test, material)
                     })
                 },
             );
@@ -234,14 +234,14 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
 fn inspect_one(
     pair: &Pair,
     reference: &Shared,
-    test: Result<(LoadedImage, Mask)>,
+    test: Result<(LoadedImage, Material)>,
     options: &Options,
     output: &Output,
 ) -> Result<Inspection, String> {
     let reference = reference.as_ref().as_ref().map_err(Clone::clone)?;
     let run = || -> Result<Inspection> {
-        let (test, mask) = test?;
-        let inspection = reference.inspect_material(&test.path, mask, options)?;
+        let (test, material) = test?;
+        let inspection = reference.inspect_material(&test.path, material, options)?;
         if let Some(path) = output.path_for(pair, inspection.defects.len()) {
             output::refuse_input_overwrite(&path, [pair.reference.as_path(), pair.test.as_path()])?;
             output::save_png(&path, &annotate::annotate(&test.image, &inspection.defects))?;

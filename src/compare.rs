@@ -45,7 +45,7 @@
 
 use crate::components::{label8, Labeling};
 use crate::defect::DefectKind;
-use crate::mask::{BitMask, Mask};
+use crate::mask::{BitMask, Mask, Material};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompareParams {
@@ -231,7 +231,7 @@ impl<'a> Ctx<'a> {
     fn topology(&mut self, raw: &Labeling, i: usize, kind: DefectKind, min_area: u32) -> Topology {
         self.ensure_labels();
         let (w, h) = (self.w, self.h);
-        let (rd, td) = (&self.r.data, &self.t.data);
+        let (rb, tb) = (self.rb, self.tb);
         // For a flash, common-material neighbours are grouped by reference
         // component; for a cut, by test component.
         let group = match kind {
@@ -241,32 +241,38 @@ impl<'a> Ctx<'a> {
         let mut topo = Topology::default();
         let mut seen: Vec<u32> = Vec::new();
         // The 8-neighbours of the component, run by run: the rows above,
-        // at and below a run, one pixel wider on each side. The component's
-        // own pixels among them (other material absent, own present) change
-        // no fact, so they need not be skipped.
+        // at and below a run, one pixel wider on each side, a word at a
+        // time. The component's own pixels among them (other material
+        // absent, own present) change no fact, so they need not be skipped.
         for run in raw.runs_of(i) {
-            let columns = run.x0.saturating_sub(1) as usize..(run.x1 as usize + 1).min(w);
+            let (x0, x1) = (
+                run.x0.saturating_sub(1) as usize,
+                (run.x1 as usize + 1).min(w),
+            );
             for ny in run.y.saturating_sub(1) as usize..(run.y as usize + 2).min(h) {
-                // A stretch of common material lies in one run of the
-                // grouping image, so one label lookup serves all of it.
-                let mut in_common = false;
-                for nx in columns.clone() {
-                    let q = ny * w + nx;
-                    let (rv, tv) = (rd[q] != 0, td[q] != 0);
-                    match kind {
-                        DefectKind::Flash => topo.touches_other |= rv,
-                        DefectKind::Cut => topo.touches_other |= tv,
-                    }
-                    if !rv && !tv {
-                        topo.touches_common_background = true;
-                    }
-                    if rv && tv && !in_common {
-                        let g = group.label_at(nx as u32, ny as u32);
+                // Common material running on from the word before.
+                let mut carry = 0u64;
+                for (k, span) in span_words(x0, x1) {
+                    let rv = rb.words[ny * rb.wpr + k] & span;
+                    let tv = tb.words[ny * tb.wpr + k] & span;
+                    let other = match kind {
+                        DefectKind::Flash => rv,
+                        DefectKind::Cut => tv,
+                    };
+                    topo.touches_other |= other != 0;
+                    topo.touches_common_background |= !rv & !tv & span != 0;
+                    // A stretch of common material lies in one run of the
+                    // grouping image, so one label lookup (at its start)
+                    // serves all of it.
+                    let common = rv & tv;
+                    let starts = common & !((common << 1) | carry);
+                    carry = common >> 63;
+                    for b in set_bits(starts) {
+                        let g = group.label_at((k * 64 + b) as u32, ny as u32);
                         if !seen.contains(&g) && group.components[g as usize - 1].area >= min_area {
                             seen.push(g);
                         }
                     }
-                    in_common = rv && tv;
                 }
             }
         }
@@ -317,6 +323,49 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The words of a packed row that hold columns `[x0, x1)`: each word's
+/// index and the mask of its bits inside the span.
+fn span_words(x0: usize, x1: usize) -> impl Iterator<Item = (usize, u64)> {
+    let words = if x1 > x0 {
+        x0 / 64..x1.div_ceil(64)
+    } else {
+        0..0
+    };
+    words.map(move |k| {
+        let from = x0.max(k * 64) - k * 64;
+        let to = x1.min(k * 64 + 64) - k * 64;
+        // Bits `from..to`, without a shift by 64.
+        let below_to = if to == 64 { !0 } else { (1u64 << to) - 1 };
+        (k, below_to & !((1u64 << from) - 1))
+    })
+}
+
+/// Positions of the set bits of `word`, lowest first.
+fn set_bits(mut word: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (word != 0).then(|| {
+            let b = word.trailing_zeros() as usize;
+            word &= word - 1;
+            b
+        })
+    })
+}
+
+/// The pixels of `set` in component `i` of `labels`, run by run: a word
+/// at a time rather than a lookup per pixel.
+fn pixels_in<'a>(
+    set: &'a BitMask,
+    labels: &'a Labeling,
+    i: usize,
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    labels.runs_of(i).flat_map(move |run| {
+        let y = run.y as usize;
+        span_words(run.x0 as usize, run.x1 as usize).flat_map(move |(k, span)| {
+            set_bits(set.words[y * set.wpr + k] & span).map(move |b| (k * 64 + b, y))
+        })
+    })
+}
+
 const NEIGHBOURS: [(i64, i64); 8] = [
     (-1, -1),
     (0, -1),
@@ -331,18 +380,18 @@ const NEIGHBOURS: [(i64, i64); 8] = [
 /// Compare the reference (already in the test frame) with the test.
 /// `valid`: pixels covered by the warped reference (others are ignored).
 pub fn compare(
-    reference: &Mask,
-    test: &Mask,
+    reference: &Material,
+    test: &Material,
     valid: Option<&Mask>,
     p: &CompareParams,
 ) -> Vec<Defect> {
+    let (rb, tb) = (&reference.bits, &test.bits);
+    let (reference, test) = (&reference.mask, &test.mask);
     assert_eq!(
         (reference.width, reference.height),
         (test.width, test.height)
     );
     let (w, h) = (test.width as usize, test.height as usize);
-    let rb = BitMask::from_mask(reference);
-    let tb = BitMask::from_mask(test);
     let care = valid.map(BitMask::from_mask);
     // Raw differences `a & !b` where differences count.
     let raw_difference = |a: &BitMask, b: &BitMask| -> BitMask {
@@ -357,8 +406,8 @@ pub fn compare(
         }
         d
     };
-    let flash = raw_difference(&tb, &rb);
-    let cut = raw_difference(&rb, &tb);
+    let flash = raw_difference(tb, rb);
+    let cut = raw_difference(rb, tb);
     // Unexplained pixels via bit-packed disk dilations: "no pixel of the
     // opposite value within r" == "not in the dilation of the opposite
     // set". Four dilations of 64-px words cost far less than two
@@ -383,8 +432,8 @@ pub fn compare(
         h,
         r: reference,
         t: test,
-        rb: &rb,
-        tb: &tb,
+        rb,
+        tb,
         r_labels: None,
         t_labels: None,
     };
@@ -401,7 +450,6 @@ pub fn compare(
         } else {
             &unexpl_cut
         };
-        let is_unexpl = |(x, y): (usize, usize)| unexpl.get(x, y);
         let raw = label8(raw_mask);
         // Kept pixels, set as they are reached: this doubles as the growth's
         // visited set, as a growth stays inside its own raw component.
@@ -413,7 +461,7 @@ pub fn compare(
             if c.area < p.min_area {
                 continue;
             }
-            let seeded = raw.points_of(i).any(is_unexpl);
+            let seeded = pixels_in(unexpl, &raw, i).next().is_some();
             let topo = ctx.topology(&raw, i, kind, p.min_area);
             let rescued =
                 !topo.touches_other || !topo.touches_common_background || topo.joins || topo.splits;
@@ -432,11 +480,9 @@ pub fn compare(
             // the deepest pixels (the middle of the gap or bridge).
             queue.clear();
             if seeded {
-                for (x, y) in raw.points_of(i) {
-                    if is_unexpl((x, y)) {
-                        keep.set(x, y);
-                        queue.push((x as u32, y as u32, 0));
-                    }
+                for (x, y) in pixels_in(unexpl, &raw, i) {
+                    keep.set(x, y);
+                    queue.push((x as u32, y as u32, 0));
                 }
             } else {
                 let d = ctx.local_depth(&raw, i);
@@ -509,11 +555,36 @@ pub fn compare(
 mod tests {
     use super::*;
 
+    fn compare_default(r: &Mask, t: &Mask) -> Vec<Defect> {
+        let [r, t] = [r, t].map(|m| Material::new(m.clone()));
+        compare(&r, &t, None, &CompareParams::default())
+    }
+
     fn rect(m: &mut Mask, x0: u32, y0: u32, x1: u32, y1: u32, v: u8) {
         for y in y0..y1 {
             for x in x0..x1 {
                 m.data[(y * m.width + x) as usize] = v;
             }
+        }
+    }
+
+    /// The span's words hold exactly its columns, across word boundaries.
+    #[test]
+    fn span_words_cover_exactly_the_span() {
+        for (x0, x1) in [
+            (0, 1),
+            (0, 64),
+            (3, 64),
+            (63, 65),
+            (64, 128),
+            (5, 200),
+            (7, 7),
+        ] {
+            let mut columns = Vec::new();
+            for (k, span) in span_words(x0, x1) {
+                columns.extend(set_bits(span).map(|b| k * 64 + b));
+            }
+            assert_eq!(columns, (x0..x1).collect::<Vec<_>>(), "{x0}..{x1}");
         }
     }
 
@@ -523,7 +594,7 @@ mod tests {
         rect(&mut r, 10, 10, 50, 30, 1);
         let mut t = Mask::new(60, 60);
         rect(&mut t, 11, 11, 51, 31, 1);
-        assert!(compare(&r, &t, None, &CompareParams::default()).is_empty());
+        assert!(compare_default(&r, &t).is_empty());
     }
 
     #[test]
@@ -532,7 +603,7 @@ mod tests {
         rect(&mut r, 5, 18, 75, 22, 1); // 4 px trace
         let mut t = r.clone();
         rect(&mut t, 40, 18, 43, 22, 0); // 3 px gap
-        let d = compare(&r, &t, None, &CompareParams::default());
+        let d = compare_default(&r, &t);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].kind, DefectKind::Cut);
         assert!(d[0].topology.splits);
@@ -545,7 +616,7 @@ mod tests {
         rect(&mut r, 5, 18, 75, 23, 1);
         let mut t = r.clone();
         rect(&mut t, 40, 15, 45, 18, 1); // 3 px bridge
-        let d = compare(&r, &t, None, &CompareParams::default());
+        let d = compare_default(&r, &t);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].kind, DefectKind::Flash);
         assert!(d[0].topology.joins);

@@ -121,7 +121,7 @@ pub struct Inspection {
 #[derive(Debug, Clone)]
 pub struct PreparedReference {
     path: std::path::PathBuf,
-    mask: mask::Mask,
+    material: mask::Material,
     /// Don't-care pixels, in the reference's frame, if any.
     ignored: Option<mask::Mask>,
 }
@@ -134,7 +134,7 @@ impl PreparedReference {
         let ignored = options.ignore.to_mask(&reference.path, width, height)?;
         Ok(Self {
             path: reference.path.clone(),
-            mask: material(reference, options),
+            material: material(reference, options),
             ignored,
         })
     }
@@ -144,16 +144,16 @@ impl PreparedReference {
         self.inspect_material(&test.path, material(test, options), options)
     }
 
-    /// Inspects a test given by its material mask (see [`material`]), so
-    /// that a caller can binarize the test while the reference is prepared.
+    /// Inspects a test given by its material (see [`material`]), so that a
+    /// caller can binarize the test while the reference is prepared.
     pub fn inspect_material(
         &self,
         test_path: &std::path::Path,
-        test_mask: mask::Mask,
+        test: mask::Material,
         options: &Options,
     ) -> Result<Inspection> {
-        let (width, height) = (test_mask.width, test_mask.height);
-        let reference_size = (self.mask.width, self.mask.height);
+        let (width, height) = (test.mask.width, test.mask.height);
+        let reference_size = (self.material.mask.width, self.material.mask.height);
         if reference_size != (width, height) {
             return Err(Error::SizeMismatch {
                 reference: self.path.clone(),
@@ -168,14 +168,14 @@ impl PreparedReference {
             ..align::AlignParams::default()
         };
         let registration =
-            align::register(&self.mask, self.ignored.as_ref(), &test_mask, &align_params);
+            align::register(&self.material, self.ignored.as_ref(), &test, &align_params);
         let compare_params = compare::CompareParams {
             tolerance: options.tolerance,
             min_area: options.min_area,
         };
         let found = compare::compare(
             &registration.reference,
-            &test_mask,
+            &test,
             registration.care.as_ref(),
             &compare_params,
         );
@@ -206,10 +206,15 @@ impl PreparedReference {
     }
 }
 
-/// The material mask of `image` under `options` (stages 2 and 3).
-pub fn material(image: &LoadedImage, options: &Options) -> mask::Mask {
+/// The material of `image` under `options` (stages 2 and 3), in both
+/// layouts.
+pub fn material(image: &LoadedImage, options: &Options) -> mask::Material {
     let gray = grayscale::to_gray(&image.image, options.polarity);
-    binarize::binarize(&gray, options.threshold, options.polarity)
+    mask::Material::new(binarize::binarize(
+        &gray,
+        options.threshold,
+        options.polarity,
+    ))
 }
 
 /// Inspects `test` against `reference`.

@@ -77,6 +77,23 @@ impl Mask {
     }
 }
 
+/// A material mask in both layouts: bytes for the stages that look at
+/// single pixels, packed bits for the word-parallel matching and
+/// morphology. Registration and comparison both need the test's bits, so
+/// it is packed once, where it is binarized.
+#[derive(Clone, Debug)]
+pub struct Material {
+    pub mask: Mask,
+    pub bits: BitMask,
+}
+
+impl Material {
+    pub fn new(mask: Mask) -> Material {
+        let bits = BitMask::from_mask(&mask);
+        Material { mask, bits }
+    }
+}
+
 /// Pack up to 64 bytes (each 0 or 1) into a word, first byte in the LSB.
 /// Eight bytes at a time with a multiply that gathers the low bit of each
 /// byte into the top byte (bit i of the result = byte i).

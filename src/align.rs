@@ -191,6 +191,7 @@ fn match_counts(
         .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
         .unwrap_or(0..0);
     let mut moved = vec![0u64; all_rows.len() * wpr];
+    let (mut shifted, mut test_words) = (Vec::new(), Vec::new());
     for dx in window.xs() {
         if !window.ys().any(|dy| wanted((dx, dy))) {
             continue;
@@ -209,22 +210,24 @@ fn match_counts(
             // Both sides are cleared outside the columns compared for this dx.
             let columns = valid_columns(r.width, dx, region.k0..region.k1);
             let row_count: u64 = columns.iter().map(|v| u64::from(v.count_ones())).sum();
-            // A region of no words (a right half of a one-word-wide mask)
-            // compares nothing: empty buffers, counts (0, 0).
-            let chunk = kw.max(1);
-            let mut shifted = vec![0u64; rows.len() * kw];
-            for (y, out) in rows.clone().zip(shifted.chunks_exact_mut(chunk)) {
-                let src = &moved[(y - all_rows.start) * wpr..];
-                for ((o, &s), &c) in out.iter_mut().zip(&src[region.k0..region.k1]).zip(&columns) {
-                    *o = s & c;
-                }
+            // Built by appending, so that no buffer is zeroed first. A
+            // region of no words (a right half of a one-word-wide mask)
+            // gets empty buffers and compares nothing.
+            shifted.clear();
+            for y in rows.clone() {
+                let start = (y - all_rows.start) * wpr;
+                shifted.extend(and_words(
+                    &moved[start + region.k0..start + region.k1],
+                    &columns,
+                ));
             }
-            let mut test_words = vec![0u64; (region.y1 - region.y0) * kw];
-            for (y, out) in (region.y0..region.y1).zip(test_words.chunks_exact_mut(chunk)) {
-                let src = &t.words[y * wpr + region.k0..y * wpr + region.k1];
-                for ((o, &s), &c) in out.iter_mut().zip(src).zip(&columns) {
-                    *o = s & c;
-                }
+            test_words.clear();
+            for y in region.y0..region.y1 {
+                let start = y * wpr;
+                test_words.extend(and_words(
+                    &t.words[start + region.k0..start + region.k1],
+                    &columns,
+                ));
             }
             for dy in window.ys().filter(|&dy| wanted((dx, dy))) {
                 // Test rows whose reference row `y - dy` exists.
@@ -248,6 +251,11 @@ fn match_counts(
         }
     }
     counts
+}
+
+/// `a & b`, word by word.
+fn and_words<'a>(a: &'a [u64], b: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
+    a.iter().zip(b).map(|(&a, &b)| a & b)
 }
 
 /// The best shift of `window` by `count`, among those within `limit` that
@@ -310,18 +318,21 @@ fn halve((cw, ch, s): &BlockSums) -> BlockSums {
 }
 
 /// Sums of 2x2 blocks of a `w x h` byte grid (a last odd row or column is
-/// dropped). Plain indexed loops, which the compiler vectorises (iterator
-/// `chunks().sum()` did not).
+/// dropped). Each output row is appended from its two input rows, with no
+/// zeroed buffer to add into; the byte loop vectorises.
 #[multiversion(targets("x86_64+avx2"))]
 fn pair_sums(w: usize, h: usize, values: &[u8]) -> BlockSums {
     let (cw, ch) = (w / 2, h / 2);
-    let mut out = vec![0u8; cw * ch];
-    for y in 0..ch * 2 {
-        let row = &values[y * w..y * w + cw * 2];
-        let orow = &mut out[(y / 2) * cw..(y / 2 + 1) * cw];
-        for cx in 0..cw {
-            orow[cx] += row[2 * cx] + row[2 * cx + 1];
-        }
+    let mut out = Vec::with_capacity(cw * ch);
+    for cy in 0..ch {
+        let upper = &values[2 * cy * w..2 * cy * w + cw * 2];
+        let lower = &values[(2 * cy + 1) * w..(2 * cy + 1) * w + cw * 2];
+        out.extend(
+            upper
+                .chunks_exact(2)
+                .zip(lower.chunks_exact(2))
+                .map(|(a, b)| a[0] + a[1] + b[0] + b[1]),
+        );
     }
     (cw, ch, out)
 }

@@ -1515,7 +1515,9 @@ fn carry(
     fallback: &Mask,
 ) -> Mask {
     let (w, h) = (reference.width as usize, reference.height as usize);
-    let mut out = Mask::new(reference.width, reference.height);
+    // Every pixel is written once, left to right: appended, with no zeroed
+    // buffer first.
+    let mut out = Vec::with_capacity(w * h);
     let still = [(0i64, 0i64)];
     let (columns, block) = field.map_or((1, w), |f| (f.columns, BlockOffsets::BLOCK));
     let inside = |v: i64, len: usize| (0..len as i64).contains(&v);
@@ -1523,7 +1525,6 @@ fn carry(
         let blocks = field.map_or(&still[..], |f| {
             &f.offsets[y / block * columns..(y / block + 1) * columns]
         });
-        let orow = &mut out.data[y * w..(y + 1) * w];
         let frow = &fallback.data[y * w..(y + 1) * w];
         // Neighbouring blocks mostly share an offset: each run of equal
         // offsets at once.
@@ -1542,26 +1543,28 @@ fn carry(
             } else {
                 (x0, x0)
             };
-            orow[x0..a].copy_from_slice(&frow[x0..a]);
-            orow[b..x1].copy_from_slice(&frow[b..x1]);
+            out.extend_from_slice(&frow[x0..a]);
             if a < b {
                 let start = sy as usize * w + (a as i64 - ox) as usize;
                 let span = start..start + (b - a);
                 let src = &reference.data[span.clone()];
                 match coverage {
-                    None => orow[a..b].copy_from_slice(src),
-                    Some(c) => {
-                        let covered = &c.data[span];
-                        for (((o, &r), &c), &f) in
-                            orow[a..b].iter_mut().zip(src).zip(covered).zip(&frow[a..b])
-                        {
-                            *o = covered_or(r, c, f);
-                        }
-                    }
+                    None => out.extend_from_slice(src),
+                    Some(c) => out.extend(
+                        src.iter()
+                            .zip(&c.data[span])
+                            .zip(&frow[a..b])
+                            .map(|((&r, &c), &f)| covered_or(r, c, f)),
+                    ),
                 }
             }
+            out.extend_from_slice(&frow[b..x1]);
             i += run;
         }
     }
-    out
+    Mask {
+        width: reference.width,
+        height: reference.height,
+        data: out,
+    }
 }

@@ -395,10 +395,7 @@ pub fn compare(
     let care = valid.map(BitMask::from_mask);
     // Raw differences `a & !b` where differences count.
     let raw_difference = |a: &BitMask, b: &BitMask| -> BitMask {
-        let mut d = BitMask::new(w, h);
-        for (d, (&a, &b)) in d.words.iter_mut().zip(a.words.iter().zip(&b.words)) {
-            *d = a & !b;
-        }
+        let mut d = a.combine(b, |a, b| a & !b);
         if let Some(care) = &care {
             for (d, &c) in d.words.iter_mut().zip(&care.words) {
                 *d &= c;
@@ -417,13 +414,7 @@ pub fn compare(
     let (dil_t, dil_nt) = (tb.dilate_disk(r), tb.not().dilate_disk(r));
     // Unexplained: outside either dilation. Flash: !dil_R | !dil_notT;
     // cut: !dil_T | !dil_notR.
-    let outside_either = |a: &BitMask, b: &BitMask| -> BitMask {
-        let mut out = BitMask::new(w, h);
-        for (o, (&a, &b)) in out.words.iter_mut().zip(a.words.iter().zip(&b.words)) {
-            *o = !a | !b;
-        }
-        out
-    };
+    let outside_either = |a: &BitMask, b: &BitMask| a.combine(b, |a, b| !a | !b);
     let unexpl_flash = outside_either(&dil_r, &dil_nt);
     let unexpl_cut = outside_either(&dil_t, &dil_nr);
     drop((dil_r, dil_nr, dil_t, dil_nt));

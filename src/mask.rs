@@ -155,6 +155,21 @@ impl BitMask {
         }
     }
 
+    /// `f` of each pair of words of `self` and `other` (of one size).
+    pub fn combine(&self, other: &BitMask, f: impl Fn(u64, u64) -> u64) -> BitMask {
+        BitMask {
+            width: self.width,
+            height: self.height,
+            wpr: self.wpr,
+            words: self
+                .words
+                .iter()
+                .zip(&other.words)
+                .map(|(&a, &b)| f(a, b))
+                .collect(),
+        }
+    }
+
     #[inline]
     pub fn get(&self, x: usize, y: usize) -> bool {
         (self.words[y * self.wpr + x / 64] >> (x % 64)) & 1 != 0

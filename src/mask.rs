@@ -226,11 +226,16 @@ impl BitMask {
         let mut horiz: Vec<Vec<u64>> = vec![self.words.clone()];
         for a in 1..=maxw {
             let prev = &horiz[a - 1];
-            let mut cur = prev.clone();
-            if n > 2 {
-                for (o, w) in cur[1..n - 1].iter_mut().zip(prev.windows(3)) {
-                    *o |= (w[1] << 1) | (w[0] >> 63) | (w[1] >> 1) | (w[2] << 63);
-                }
+            // Built in one pass over the previous rows (the ends are
+            // overwritten below), rather than copied and then updated.
+            let mut cur = Vec::with_capacity(n);
+            cur.extend(prev.first());
+            cur.extend(
+                prev.windows(3)
+                    .map(|w| w[1] | (w[1] << 1) | (w[0] >> 63) | (w[1] >> 1) | (w[2] << 63)),
+            );
+            if n > 1 {
+                cur.push(prev[n - 1]);
             }
             for y in 0..h {
                 let row = y * wpr..(y + 1) * wpr;

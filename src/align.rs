@@ -1086,17 +1086,13 @@ impl DisplacementField {
         (a + b) as f32 / 2.0 - 0.5
     }
 
-    /// Bilinear interpolation (constant extrapolation beyond the outer
-    /// centres) at a position given per axis as (node index, fraction
-    /// towards the next node), from `locate`.
-    fn interpolate(&self, (ix, fx): (usize, f32), (iy, fy): (usize, f32)) -> (f32, f32) {
+    /// Both components interpolated along x on node row `row`, at a
+    /// position given as (node index, fraction towards the next node),
+    /// from `locate` (constant beyond the outer centres): the first step
+    /// of the bilinear interpolation.
+    fn along_x(&self, row: usize, (ix, fx): (usize, f32)) -> (f32, f32) {
         let ix1 = (ix + 1).min(self.nx - 1);
-        let iy1 = (iy + 1).min(self.ny - 1);
-        let g = |v: &Vec<f32>| {
-            let a = v[iy * self.nx + ix] * (1.0 - fx) + v[iy * self.nx + ix1] * fx;
-            let b = v[iy1 * self.nx + ix] * (1.0 - fx) + v[iy1 * self.nx + ix1] * fx;
-            a * (1.0 - fy) + b * fy
-        };
+        let g = |v: &Vec<f32>| v[row * self.nx + ix] * (1.0 - fx) + v[row * self.nx + ix1] * fx;
         (g(&self.dx), g(&self.dy))
     }
 
@@ -1483,12 +1479,20 @@ impl BlockOffsets {
             .into_iter()
             .map(|y| f.locate(y, f.ny, f.height))
             .collect();
+        // Bilinear: along x once per node row and block column, shared by
+        // the block rows, then along y per block.
+        let rows: Vec<Vec<(f32, f32)>> = (0..f.ny)
+            .map(|row| xs.iter().map(|&x| f.along_x(row, x)).collect())
+            .collect();
         let offsets = ys
             .iter()
-            .flat_map(|&y| xs.iter().map(move |&x| (x, y)))
-            .map(|(x, y)| {
-                let (dx, dy) = f.interpolate(x, y);
-                (dx.round() as i64, dy.round() as i64)
+            .flat_map(|&(iy, fy)| {
+                let (a, b) = (&rows[iy], &rows[(iy + 1).min(f.ny - 1)]);
+                a.iter().zip(b).map(move |(a, b)| {
+                    let dx = a.0 * (1.0 - fy) + b.0 * fy;
+                    let dy = a.1 * (1.0 - fy) + b.1 * fy;
+                    (dx.round() as i64, dy.round() as i64)
+                })
             })
             .collect();
         Self {

@@ -7,6 +7,8 @@
 //! because the topology checks in `compare` label the reference, the test and
 //! their intersection.
 
+use std::cell::OnceCell;
+
 use crate::mask::BitMask;
 
 /// A horizontal run `[x0, x1)` on row `y`.
@@ -42,9 +44,15 @@ pub struct Labeling {
     /// Runs of row `y` are `runs[row_start[y]..row_start[y + 1]]` (sorted by x).
     row_start: Vec<u32>,
     comp_of_run: Vec<u32>,
-    /// Runs grouped by component: `run_order[run_start[i]..run_start[i+1]]`.
-    run_order: Vec<u32>,
-    run_start: Vec<u32>,
+    /// Runs grouped by component, made on first use: the reference's and
+    /// the test's labellings are only ever asked for labels and areas.
+    grouped: OnceCell<Grouping>,
+}
+
+/// Runs grouped by component: `order[start[i]..start[i + 1]]`.
+struct Grouping {
+    order: Vec<u32>,
+    start: Vec<u32>,
 }
 
 impl Labeling {
@@ -68,10 +76,11 @@ impl Labeling {
 
     /// Runs of component `i` (0-based index into `components`).
     pub fn runs_of(&self, i: usize) -> impl Iterator<Item = &Run> + '_ {
-        let (a, b) = (self.run_start[i] as usize, self.run_start[i + 1] as usize);
-        self.run_order[a..b]
-            .iter()
-            .map(move |&r| &self.runs[r as usize])
+        let g = self
+            .grouped
+            .get_or_init(|| group_runs(&self.comp_of_run, self.components.len()));
+        let (a, b) = (g.start[i] as usize, g.start[i + 1] as usize);
+        g.order[a..b].iter().map(move |&r| &self.runs[r as usize])
     }
 
     /// Pixel positions `(x, y)` of component `i`.
@@ -198,28 +207,31 @@ pub fn label8(mask: &BitMask) -> Labeling {
         c.min_y = c.min_y.min(run.y);
         c.max_y = c.max_y.max(run.y);
     }
-    // Group runs by component (counting sort).
-    let mut run_start = vec![0u32; components.len() + 1];
-    for &l in &comp_of_run {
-        run_start[l as usize + 1] += 1;
-    }
-    for i in 0..components.len() {
-        run_start[i + 1] += run_start[i];
-    }
-    let mut fill = run_start.clone();
-    let mut run_order = vec![0u32; n];
-    for (i, &l) in comp_of_run.iter().enumerate() {
-        run_order[fill[l as usize] as usize] = i as u32;
-        fill[l as usize] += 1;
-    }
     Labeling {
         components,
         runs,
         row_start,
         comp_of_run,
-        run_order,
-        run_start,
+        grouped: OnceCell::new(),
     }
+}
+
+/// Runs grouped by component label (a counting sort).
+fn group_runs(comp_of_run: &[u32], components: usize) -> Grouping {
+    let mut start = vec![0u32; components + 1];
+    for &l in comp_of_run {
+        start[l as usize + 1] += 1;
+    }
+    for i in 0..components {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut order = vec![0u32; comp_of_run.len()];
+    for (i, &l) in comp_of_run.iter().enumerate() {
+        order[fill[l as usize] as usize] = i as u32;
+        fill[l as usize] += 1;
+    }
+    Grouping { order, start }
 }
 
 #[cfg(test)]

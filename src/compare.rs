@@ -43,7 +43,7 @@
 //! dragged into the box (with 1-3 px misalignment, raw components often
 //! continue along whole traces).
 
-use crate::components::{label8, Labeling};
+use crate::components::{label8, Component, Labeling, Run};
 use crate::defect::DefectKind;
 use crate::mask::{BitMask, Mask, Material};
 
@@ -283,21 +283,12 @@ impl<'a> Ctx<'a> {
         topo
     }
 
-    /// Depth (thirds of px, capped) of every pixel of raw component `i`:
+    /// Depth (thirds of px, capped) around the box of component `c`:
     /// `max(boundary distance in R, in T)`, computed by chamfer on a window
     /// around the component only (exact up to the window margin, which is
     /// the cap). Called for kept components only, so the full-image
     /// distance transforms are never needed.
-    fn local_depth(&self, raw: &Labeling, i: usize) -> Vec<((usize, usize), u8)> {
-        self.window_depth(&raw.components[i], raw.points_of(i))
-    }
-
-    /// Depth of the given pixels, which lie in the bounding box `c`.
-    fn window_depth(
-        &self,
-        c: &crate::components::Component,
-        points: impl Iterator<Item = (usize, usize)>,
-    ) -> Vec<((usize, usize), u8)> {
+    fn depth_window(&self, c: &Component) -> DepthWindow {
         const MARGIN: usize = 12;
         let x0 = (c.min_x as usize).saturating_sub(MARGIN);
         let y0 = (c.min_y as usize).saturating_sub(MARGIN);
@@ -314,12 +305,42 @@ impl<'a> Ctx<'a> {
         };
         let [dr, dt] = boundary_distances([&crop(self.r), &crop(self.t)]);
         let cap = (3 * MARGIN) as u8;
-        points
-            .map(|(x, y)| {
-                let j = (y - y0) * ww + (x - x0);
-                ((x, y), dr[j].max(dt[j]).min(cap))
-            })
-            .collect()
+        DepthWindow {
+            x0,
+            y0,
+            width: ww,
+            depth: dr
+                .iter()
+                .zip(&dt)
+                .map(|(&r, &t)| r.max(t).min(cap))
+                .collect(),
+        }
+    }
+}
+
+/// Depths on a window of the image (see `Ctx::depth_window`).
+struct DepthWindow {
+    x0: usize,
+    y0: usize,
+    width: usize,
+    depth: Vec<u8>,
+}
+
+impl DepthWindow {
+    fn at(&self, x: usize, y: usize) -> u8 {
+        self.depth[(y - self.y0) * self.width + x - self.x0]
+    }
+
+    /// The largest depth under `runs` (inside the window), a row slice at
+    /// a time.
+    fn max_over<'a>(&self, runs: impl Iterator<Item = &'a Run>) -> u8 {
+        runs.map(|r| {
+            let start = (r.y as usize - self.y0) * self.width + r.x0 as usize - self.x0;
+            let row = &self.depth[start..start + (r.x1 - r.x0) as usize];
+            row.iter().copied().max().unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
     }
 }
 
@@ -476,10 +497,10 @@ pub fn compare(
                     queue.push((x as u32, y as u32, 0));
                 }
             } else {
-                let d = ctx.local_depth(&raw, i);
-                let m = d.iter().map(|x| x.1).max().unwrap_or(0);
-                for &((x, y), v) in &d {
-                    if v == m {
+                let depth = ctx.depth_window(&raw.components[i]);
+                let deepest = depth.max_over(raw.runs_of(i));
+                for (x, y) in raw.points_of(i) {
+                    if depth.at(x, y) == deepest {
                         keep.set(x, y);
                         queue.push((x as u32, y as u32, 0));
                     }
@@ -515,14 +536,11 @@ pub fn compare(
             let ri = raw.label_at(x as u32, y as u32) as usize - 1;
             let (topo, evidence) = facts[ri].expect("kept pixels come from kept raw components");
             // Depth of the reported region, for the score.
-            let region_depth = ctx
-                .window_depth(c, kept.points_of(j))
-                .iter()
-                .map(|x| x.1)
-                .max()
-                .unwrap_or(0);
-            let (sx, sy) = kept.points_of(j).fold((0u64, 0u64), |(sx, sy), (x, y)| {
-                (sx + x as u64, sy + y as u64)
+            let region_depth = ctx.depth_window(c).max_over(kept.runs_of(j));
+            // Sums of x and y, a run at a time.
+            let (sx, sy) = kept.runs_of(j).fold((0u64, 0u64), |(sx, sy), r| {
+                let (x0, x1, n) = (u64::from(r.x0), u64::from(r.x1), u64::from(r.x1 - r.x0));
+                (sx + (x0 + x1 - 1) * n / 2, sy + u64::from(r.y) * n)
             });
             let n = f64::from(c.area);
             out.push(Defect {

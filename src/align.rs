@@ -18,11 +18,13 @@
 //!    of the true one.
 //! 2. Fine translation: bit-packed masks (64 px per word), XOR + popcount over
 //!    +-2 px around the coarse estimate. 25 shifts x 6400 words: tens of us.
+//!    The counts are kept per quadrant; summed, they are the image's.
 //! 3. Rigid only: the same fine search in the four quadrants (+-2 px around
-//!    the global shift). If every textured quadrant agrees with the global
-//!    shift within 1 px, a rotation cannot be more than ~0.3 deg (1 px at the
-//!    quadrant centre) and the tolerance in `compare` absorbs it: we stop
-//!    (this is the common case and costs ~0.1 ms). Otherwise quadrant shifts
+//!    the global shift), from the global search's quadrant counts plus the
+//!    shifts it did not count. If every textured quadrant agrees with the
+//!    global shift within 1 px, a rotation cannot be more than ~0.3 deg
+//!    (1 px at the quadrant centre) and the tolerance in `compare` absorbs
+//!    it: we stop (the common case). Otherwise quadrant shifts
 //!    are searched over the full rotation range, a small-angle rotation is
 //!    fitted to them by least squares and refined by 0.1 deg steps on the
 //!    block sums; if it matches them better than no rotation, it is

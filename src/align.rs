@@ -1486,17 +1486,15 @@ impl BlockOffsets {
         let rows: Vec<Vec<(f32, f32)>> = (0..f.ny)
             .map(|row| xs.iter().map(|&x| f.along_x(row, x)).collect())
             .collect();
-        let offsets = ys
-            .iter()
-            .flat_map(|&(iy, fy)| {
-                let (a, b) = (&rows[iy], &rows[(iy + 1).min(f.ny - 1)]);
-                a.iter().zip(b).map(move |(a, b)| {
-                    let dx = a.0 * (1.0 - fy) + b.0 * fy;
-                    let dy = a.1 * (1.0 - fy) + b.1 * fy;
-                    (dx.round() as i64, dy.round() as i64)
-                })
-            })
-            .collect();
+        let mut offsets = Vec::with_capacity(ys.len() * xs.len());
+        for &(iy, fy) in &ys {
+            let (a, b) = (&rows[iy], &rows[(iy + 1).min(f.ny - 1)]);
+            offsets.extend(a.iter().zip(b).map(|(a, b)| {
+                let dx = a.0 * (1.0 - fy) + b.0 * fy;
+                let dy = a.1 * (1.0 - fy) + b.1 * fy;
+                (dx.round() as i64, dy.round() as i64)
+            }));
+        }
         Self {
             columns: xs.len(),
             offsets,

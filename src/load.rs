@@ -161,10 +161,18 @@ mod tests {
     use super::*;
     use image::{GrayImage, ImageFormat, Luma};
 
-    fn png_bytes(image: &DynamicImage) -> Vec<u8> {
+    fn encoded(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        image.write_to(&mut out, ImageFormat::Png).unwrap();
+        image.write_to(&mut out, format).unwrap();
         out.into_inner()
+    }
+
+    fn png_bytes(image: &DynamicImage) -> Vec<u8> {
+        encoded(image, ImageFormat::Png)
+    }
+
+    fn jpeg_bytes(image: &DynamicImage) -> Vec<u8> {
+        encoded(image, ImageFormat::Jpeg)
     }
 
     #[test]
@@ -174,21 +182,27 @@ mod tests {
         assert_eq!((decoded.width(), decoded.height()), (7, 5));
     }
 
+    /// Both decoders refuse an image over the pixel limit from its header.
     #[test]
     fn refuses_images_over_the_pixel_limit_from_the_header() {
         let image = DynamicImage::ImageLuma8(GrayImage::new(20, 10));
-        let err = decode(Path::new("big.png"), &png_bytes(&image), 199).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::TooLarge {
-                    width: 20,
-                    height: 10,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        let errors = [
+            decode(Path::new("big.png"), &png_bytes(&image), 199).unwrap_err(),
+            decode_jpeg_luma(Path::new("big.jpg"), &jpeg_bytes(&image), 199).unwrap_err(),
+        ];
+        for err in errors {
+            assert!(
+                matches!(
+                    err,
+                    Error::TooLarge {
+                        width: 20,
+                        height: 10,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
+        }
     }
 
     #[test]
@@ -208,12 +222,6 @@ mod tests {
                 .starts_with("notes.txt: not a readable image"),
             "{err}"
         );
-    }
-
-    fn jpeg_bytes(image: &DynamicImage) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
-        image.write_to(&mut out, ImageFormat::Jpeg).unwrap();
-        out.into_inner()
     }
 
     #[test]
@@ -252,23 +260,6 @@ mod tests {
             .max()
             .unwrap();
         assert!(worst <= 2, "luma differs by {worst}");
-    }
-
-    #[test]
-    fn luma_decode_refuses_jpegs_over_the_pixel_limit_from_the_header() {
-        let image = DynamicImage::ImageLuma8(GrayImage::new(20, 10));
-        let err = decode_jpeg_luma(Path::new("big.jpg"), &jpeg_bytes(&image), 199).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::TooLarge {
-                    width: 20,
-                    height: 10,
-                    ..
-                }
-            ),
-            "{err}"
-        );
     }
 
     #[test]

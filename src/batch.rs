@@ -100,6 +100,13 @@ pub fn run_with_progress(
     };
     pairs
         .par_iter()
+        // Split down to single pairs, so that a worker out of work always
+        // finds a piece of the list to take. Left to rayon's adaptive
+        // splitting, a worker went through a long piece alone while the
+        // other, its own piece done, could only take that worker's test
+        // decodes and wait for them to join: two cores were 95 % busy on
+        // the DeepPCB list, 99 % now, 3 % faster.
+        .with_max_len(1)
         .enumerate()
         .map(|(index, pair)| {
             // The test is decoded and binarized while the reference is (a

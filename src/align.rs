@@ -969,9 +969,6 @@ mod tests {
         }
     }
 
-    /// `carry` is its definition pixel by pixel: translation, then a field
-    /// of 8x8 blocks with varied offsets, coverage and fallback, on an image
-    /// whose size is not a multiple of the block.
     /// Counted per region, the shifts' counts are each region's own, and
     /// summed over the quadrants they are the whole image's: the global
     /// search and the quadrant check find what separate searches find,
@@ -1008,6 +1005,9 @@ mod tests {
         }
     }
 
+    /// `carry` is its definition pixel by pixel: translation, then a field
+    /// of 8x8 blocks with varied offsets, coverage and fallback, on an image
+    /// whose size is not a multiple of the block.
     #[test]
     fn carry_follows_its_definition() {
         let (w, h) = (37usize, 29usize);

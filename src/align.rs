@@ -307,14 +307,38 @@ fn fine_search(
 /// Block sums of a mask or of coarser sums: `(columns, rows, sums)`.
 type BlockSums = (usize, usize, Vec<u8>);
 
-/// 2x2 block sums (0..4) of a 0/1 mask.
-fn block_sums(m: &Mask) -> BlockSums {
-    pair_sums(m.width as usize, m.height as usize, &m.data)
+/// 4x4 block sums (0..16) of a packed mask (a last partial block column or
+/// row is dropped): per word, the bits counted per nibble and the four
+/// rows' counts added in bytes, 16 blocks in a few word operations.
+fn quad_sums(m: &Bits) -> BlockSums {
+    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    let (cw, ch) = (m.width / 4, m.height / 4);
+    let mut out = Vec::with_capacity(cw * ch + 16);
+    for cy in 0..ch {
+        for k in 0..m.wpr {
+            let (mut even, mut odd) = (0u64, 0u64);
+            for y in 4 * cy..4 * cy + 4 {
+                let x = m.words[y * m.wpr + k];
+                let pairs = x - ((x >> 1) & 0x5555_5555_5555_5555);
+                let nibbles =
+                    (pairs & 0x3333_3333_3333_3333) + ((pairs >> 2) & 0x3333_3333_3333_3333);
+                even += nibbles & LOW;
+                odd += (nibbles >> 4) & LOW;
+            }
+            // Nibble `2j` of the word is block `16 k + 2j`, in byte `j` of
+            // `even`; nibble `2j + 1` is in byte `j` of `odd`.
+            let (even, odd) = (even.to_le_bytes(), odd.to_le_bytes());
+            out.extend(even.iter().zip(&odd).flat_map(|(&a, &b)| [a, b]));
+        }
+        // The row's blocks past `cw` (past the image's last whole block).
+        out.truncate((cy + 1) * cw);
+    }
+    (cw, ch, out)
 }
 
-/// 2x2 sums of block sums: 4x4 block sums from 2x2 ones, exactly what
-/// summing the mask directly gives (`w / 4 == (w / 2) / 2`), for a quarter
-/// of the reads. Values stay within a byte for 0/1 masks (at most 16).
+/// 2x2 sums of block sums: 8x8 block sums from 4x4 ones, exactly what
+/// summing the mask directly gives (`w / 8 == (w / 4) / 2`), for a quarter
+/// of the reads. Values stay within a byte for 0/1 masks (at most 64).
 fn halve((cw, ch, s): &BlockSums) -> BlockSums {
     pair_sums(*cw, *ch, s)
 }
@@ -322,7 +346,6 @@ fn halve((cw, ch, s): &BlockSums) -> BlockSums {
 /// Sums of 2x2 blocks of a `w x h` byte grid (a last odd row or column is
 /// dropped). Each output row is appended from its two input rows, with no
 /// zeroed buffer to add into; the byte loop vectorises.
-#[multiversion(targets("x86_64+avx2"))]
 fn pair_sums(w: usize, h: usize, values: &[u8]) -> BlockSums {
     let (cw, ch) = (w / 2, h / 2);
     let mut out = Vec::with_capacity(cw * ch);
@@ -364,23 +387,6 @@ fn sad(a: &[u8], b: &[u8]) -> u32 {
 /// Estimate the alignment of `test` relative to `reference` (both material
 /// of the same size).
 pub fn estimate(reference: &Material, test: &Material, p: &AlignParams) -> Alignment {
-    estimate_with_sums(
-        reference,
-        test,
-        &halve(&block_sums(&reference.mask)),
-        &halve(&block_sums(&test.mask)),
-        p,
-    )
-}
-
-/// [`estimate`], given both masks' 4x4 block sums.
-fn estimate_with_sums(
-    reference: &Material,
-    test: &Material,
-    reference_sums: &BlockSums,
-    test_sums: &BlockSums,
-    p: &AlignParams,
-) -> Alignment {
     if p.mode == AlignMode::None {
         return Alignment::default();
     }
@@ -390,6 +396,7 @@ fn estimate_with_sums(
     );
     const F: usize = 4;
     let max_shift = p.max_shift as i32;
+    let (reference_sums, test_sums) = (&quad_sums(&reference.bits), &quad_sums(&test.bits));
     let (cw, ch, rc) = (reference_sums.0, reference_sums.1, &reference_sums.2);
     let tc = &test_sums.2;
     let k = (max_shift + F as i32 - 1) / F as i32;
@@ -826,13 +833,8 @@ pub fn register<'a>(
     p: &AlignParams,
 ) -> Registration<'a> {
     let (reference, test) = (&material.mask, &test_material.mask);
-    // 2x2 block sums serve the field search and, halved, the global one;
-    // the reference's are reused when the global alignment moves nothing.
-    let sums = (p.mode != AlignMode::None).then(|| (block_sums(reference), block_sums(test)));
-    let alignment = match &sums {
-        Some((r, t)) => estimate_with_sums(material, test_material, &halve(r), &halve(t), p),
-        None => Alignment::default(),
-    };
+    let aligning = p.mode != AlignMode::None;
+    let alignment = estimate(material, test_material, p);
     let moved = alignment != Alignment::default();
     // A whole-pixel translation travels with the field as one offset
     // (`carry`); only a rotation is warped on its own first.
@@ -845,17 +847,22 @@ pub fn register<'a>(
         None => (reference, None, (alignment.dx as i64, alignment.dy as i64)),
     };
     let translated = (moved && whole).then(|| carry(reference, None, shift, None, test));
-    let field = sums.and_then(|(reference_sums, test_sums)| {
-        let global = turned.as_ref().map(|(r, _)| r).or(translated.as_ref());
-        let sums = FieldSums {
-            width: test.width as usize,
-            height: test.height as usize,
-            reference: global.map_or(reference_sums, block_sums),
-            test: test_sums.2,
-        };
-        let field = estimate_field(&sums, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
-        (field.max_abs() >= 0.5).then(|| BlockOffsets::new(&field))
-    });
+    let field = aligning
+        .then(|| {
+            let global = turned.as_ref().map(|(r, _)| r).or(translated.as_ref());
+            let sums = FieldSums {
+                width: test.width as usize,
+                height: test.height as usize,
+                reference: global.map_or_else(
+                    || Planes::new(&material.bits),
+                    |m| Planes::new(&Bits::from_mask(m)),
+                ),
+                test: Planes::new(&test_material.bits),
+            };
+            let field = estimate_field(&sums, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
+            (field.max_abs() >= 0.5).then(|| BlockOffsets::new(&field))
+        })
+        .flatten();
     let carried = field
         .as_ref()
         .map(|f| carry(source, coverage, shift, Some(f), test));
@@ -923,20 +930,71 @@ mod tests {
         assert_eq!((a.dx, a.dy), (7.0, -5.0));
     }
 
-    /// Halving 2x2 sums gives the 4x4 sums of the mask, also when the
-    /// dimensions are not multiples of 4 (partial blocks are dropped).
+    /// The packed mask's 4x4 sums, and halved its 8x8 sums, are the
+    /// mask's, also when the dimensions are not multiples of the block
+    /// (partial blocks are dropped) and rows span several words.
     #[test]
-    fn halved_block_sums_are_4x4_block_sums() {
-        let m = pattern(67, 53, 3, 1);
-        let (cw, ch, sums) = halve(&block_sums(&m));
-        assert_eq!((cw, ch), (16, 13));
-        for by in 0..ch {
-            for bx in 0..cw {
-                let direct: u8 = (0..16)
-                    .map(|i| m.data[(4 * by + i / 4) * 67 + 4 * bx + i % 4])
-                    .sum();
-                assert_eq!(sums[by * cw + bx], direct, "block ({bx}, {by})");
+    fn block_sums_are_the_masks() {
+        let mut seed = 5u64;
+        for (w, h) in [(67usize, 53usize), (3, 9), (130, 17), (128, 8)] {
+            let m = random_mask(w as u32, h as u32, &mut seed, 16);
+            let quads = quad_sums(&Bits::from_mask(&m));
+            for (n, (cw, ch, sums)) in [(4, quads.clone()), (8, halve(&quads))] {
+                assert_eq!((cw, ch), (w / n, h / n));
+                for by in 0..ch {
+                    for bx in 0..cw {
+                        let direct: u8 = (0..n * n)
+                            .map(|i| m.data[(n * by + i / n) * w + n * bx + i % n])
+                            .sum();
+                        assert_eq!(
+                            sums[by * cw + bx],
+                            direct,
+                            "{w}x{h}: {n}x{n} block ({bx}, {by})"
+                        );
+                    }
+                }
             }
+        }
+    }
+
+    /// The field costs from thermometer planes are the sums of absolute
+    /// differences of 2x2 block sums, per tile and shift, including images
+    /// whose sides are odd, narrower than the search or not whole tiles.
+    #[test]
+    fn tile_costs_are_block_sum_differences() {
+        let mut seed = 11u64;
+        for (w, h) in [(3u32, 3u32), (9, 70), (65, 41), (130, 70), (300, 129)] {
+            let r = random_mask(w, h, &mut seed, 16);
+            let t = random_mask(w, h, &mut seed, 16);
+            let sums = FieldSums {
+                width: w as usize,
+                height: h as usize,
+                reference: Planes::new(&Bits::from_mask(&r)),
+                test: Planes::new(&Bits::from_mask(&t)),
+            };
+            let (nx, ny) = ((w as usize).div_ceil(64), (h as usize).div_ceil(64));
+            let (cost, count) = tile_costs(&sums, 32, nx, ny, 3);
+            let pairs = |m: &Mask| pair_sums(w as usize, h as usize, &m.data);
+            let ((cw, ch, rs), (_, _, ts)) = (pairs(&r), pairs(&t));
+            let mut want = (vec![0u32; nx * ny * 49], vec![0u32; nx * ny * 49]);
+            for dy in -3i32..=3 {
+                for dx in -3i32..=3 {
+                    for y in 0..ch {
+                        for x in 0..cw {
+                            let (sx, sy) = (x as i32 - dx, y as i32 - dy);
+                            if sx < 0 || sy < 0 || sx >= cw as i32 || sy >= ch as i32 {
+                                continue;
+                            }
+                            let shift = ((dy + 3) * 7 + dx + 3) as usize;
+                            let i = ((y / 32) * nx + x / 32) * 49 + shift;
+                            let source = rs[sy as usize * cw + sx as usize];
+                            want.0[i] += u32::from(ts[y * cw + x].abs_diff(source));
+                            want.1[i] += 1;
+                        }
+                    }
+                }
+            }
+            assert_eq!((cost, count), want, "{w}x{h}");
         }
     }
 
@@ -1147,12 +1205,115 @@ fn estimate_field(sums: &FieldSums, tile: usize, range: i32, win: usize) -> Disp
 /// Block size of the field search's block sums.
 const FIELD_SCALE: usize = 2;
 
-/// The field search's inputs: both masks' block sums (`FIELD_SCALE`).
+/// The field search's inputs: both masks' 2x2 block sums, as planes.
 struct FieldSums {
     width: usize,
     height: usize,
-    reference: BlockSums,
-    test: Vec<u8>,
+    reference: Planes,
+    test: Planes,
+}
+
+/// The 2x2 block sums `s` (0..4) of a packed mask, each held as its four
+/// thermometer bits `[s >= 1]`..`[s >= 4]`: two sums differ by exactly the
+/// number of those bits that differ, so the field search's sums of absolute
+/// differences are XOR and popcount over 64-bit words, with the blocks built
+/// from the packed masks in word operations.
+///
+/// A word column `k` (64 pixels, 32 blocks) holds, per block row, two
+/// words: block `i`'s bits 1 and 2 at bits `2i`, `2i + 1` of the first,
+/// bits 3 and 4 in the second. Word columns are stored one after the other
+/// (column-major), so that a tile's rows are one contiguous slice and a
+/// shift along x combines two columns element by element.
+struct Planes {
+    /// Blocks per row and block rows (a last odd pixel column or row is
+    /// dropped).
+    columns: usize,
+    rows: usize,
+    /// Word columns.
+    wpr: usize,
+    words: Vec<u64>,
+}
+
+impl Planes {
+    /// Blocks per word column.
+    const BLOCKS: usize = 32;
+
+    fn new(m: &Bits) -> Planes {
+        const EVEN: u64 = 0x5555_5555_5555_5555;
+        let (columns, rows, wpr) = (m.width / 2, m.height / 2, m.wpr);
+        let mut words = Vec::with_capacity(wpr * rows * 2);
+        for k in 0..wpr {
+            for y in 0..rows {
+                let (u, v) = (m.words[2 * y * wpr + k], m.words[(2 * y + 1) * wpr + k]);
+                // The block's four pixels, each at its block's even bit.
+                let (a, b, c, d) = (u & EVEN, (u >> 1) & EVEN, v & EVEN, (v >> 1) & EVEN);
+                let (top_any, top_both) = (a | b, a & b);
+                let (bottom_any, bottom_both) = (c | d, c & d);
+                let one = top_any | bottom_any;
+                let two = top_both | bottom_both | (top_any & bottom_any);
+                let three = (top_both & bottom_any) | (bottom_both & top_any);
+                let four = top_both & bottom_both;
+                words.push(one | (two << 1));
+                words.push(three | (four << 1));
+            }
+        }
+        Planes {
+            columns,
+            rows,
+            wpr,
+            words,
+        }
+    }
+
+    /// Index of block row `y`'s first word in word column `k`.
+    fn at(&self, k: usize, y: usize) -> usize {
+        (k * self.rows + y) * 2
+    }
+
+    /// The planes moved by `dx` blocks (`out(x) = self(x - dx)`, 0 where
+    /// there is no source) into `out`: each word column from itself and its
+    /// neighbour, element by element.
+    fn shifted(&self, dx: i32, out: &mut Vec<u64>) {
+        out.clear();
+        let length = self.rows * 2;
+        let column = |k: usize| &self.words[k * length..(k + 1) * length];
+        if dx == 0 {
+            out.extend_from_slice(&self.words);
+            return;
+        }
+        let s = 2 * dx.unsigned_abs();
+        let beyond = vec![0u64; length];
+        for k in 0..self.wpr {
+            let own = column(k);
+            if dx > 0 {
+                let from = k.checked_sub(1).map_or(&beyond[..], column);
+                out.extend(
+                    own.iter()
+                        .zip(from)
+                        .map(|(&w, &p)| (w << s) | (p >> (64 - s))),
+                );
+            } else {
+                let from = if k + 1 < self.wpr {
+                    column(k + 1)
+                } else {
+                    &beyond
+                };
+                out.extend(
+                    own.iter()
+                        .zip(from)
+                        .map(|(&w, &p)| (w >> s) | (p << (64 - s))),
+                );
+            }
+        }
+    }
+
+    /// The bits of word column `k` that hold blocks `x0..x1`.
+    fn span(k: usize, x0: usize, x1: usize) -> u64 {
+        let first = k * Self::BLOCKS;
+        let bits = |x: usize| 2 * x.clamp(first, first + Self::BLOCKS) - 2 * first;
+        let below = |n: usize| if n == 64 { !0 } else { (1u64 << n) - 1 };
+        below(bits(x1)) & !below(bits(x0))
+    }
 }
 
 /// Each node's matching cost for every shift within the search range, in
@@ -1255,9 +1416,11 @@ impl NodeCosts {
 
 /// Per-tile sums of block differences, and of blocks compared, for every
 /// shift within `crange` (half-resolution units), row-major by `(dy, dx)`
-/// within each tile. These byte loops are the field search's whole cost, so
-/// they are also compiled for AVX2 (twice the lanes), chosen at run time.
-#[multiversion(targets("x86_64+avx2"))]
+/// within each tile. On thermometer planes a tile row's differences are one
+/// XOR-popcount over a contiguous slice per word column; that is the field
+/// search's whole cost, so it is also compiled for AVX-512 (whose `vpopcntq`
+/// counts eight words at once) and AVX2, chosen at run time.
+#[multiversion(targets("x86_64+avx512f+avx512vpopcntdq", "x86_64+avx2"))]
 fn tile_costs(
     sums: &FieldSums,
     ctile: usize,
@@ -1265,59 +1428,59 @@ fn tile_costs(
     ny: usize,
     crange: i32,
 ) -> (Vec<u32>, Vec<u32>) {
-    const S: usize = FIELD_SCALE;
-    let (cw, ch, rc) = (sums.reference.0, sums.reference.1, &sums.reference.2);
-    let tc = &sums.test;
+    let (reference, test) = (&sums.reference, &sums.test);
+    let (cw, ch, wpr) = (test.columns, test.rows, test.wpr);
+    // Word columns per tile: a word holds `Planes::BLOCKS` blocks.
+    let tile_words = ctile / Planes::BLOCKS;
     let side = (2 * crange + 1) as usize;
     let ss = side * side;
-    // Rows of block differences a byte can sum: 63 x 4 <= 255.
-    const MAX_ROWS: u32 = 255 / (S * S) as u32;
     let mut ccost = vec![0u32; nx * ny * ss];
     let mut ccnt = vec![0u32; nx * ny * ss];
-    for dyi in 0..side {
-        let dy = dyi as i32 - crange;
-        for dxi in 0..side {
-            let dx = dxi as i32 - crange;
-            // Columns and rows where both sides exist; none when the shift
-            // is as wide as the (tiny) image.
-            let (x0, x1) = (dx.max(0), cw as i32 + dx.min(0));
+    let mut shifted = Vec::new();
+    for dxi in 0..side {
+        let dx = dxi as i32 - crange;
+        // Columns where both sides exist; none when the shift is as wide as
+        // the (tiny) image.
+        let (x0, x1) = (dx.max(0), cw as i32 + dx.min(0));
+        if x1 <= x0 {
+            continue;
+        }
+        let (x0, x1) = (x0 as usize, x1 as usize);
+        reference.shifted(dx, &mut shifted);
+        let valid: Vec<u64> = (0..wpr).map(|k| Planes::span(k, x0, x1)).collect();
+        for dyi in 0..side {
+            let dy = dyi as i32 - crange;
             let (y0, y1) = (dy.max(0), ch as i32 + dy.min(0));
-            if x1 <= x0 || y1 <= y0 {
+            if y1 <= y0 {
                 continue;
             }
-            let (x0, x1, y0, y1) = (x0 as usize, x1 as usize, y0 as usize, y1 as usize);
+            let (y0, y1) = (y0 as usize, y1 as usize);
             let shift = dyi * side + dxi;
-            // Per-column sums of differences (each at most 4) in bytes,
-            // added into the tiles when the row of tiles ends or before a
-            // byte could overflow: whole-row byte loops vectorise 16 lanes
-            // wide, where a call per 32-byte tile segment was all overhead.
-            let mut colsum = vec![0u8; x1.saturating_sub(x0)];
-            let mut rows = 0u32;
-            for y in y0..y1 {
-                let sy = (y as i32 - dy) as usize;
-                let trow = &tc[y * cw + x0..y * cw + x1];
-                let sx0 = (x0 as i32 - dx) as usize;
-                let rrow = &rc[sy * cw + sx0..sy * cw + sx0 + (x1 - x0)];
-                for ((c, &p), &q) in colsum.iter_mut().zip(trow).zip(rrow) {
-                    *c += p.abs_diff(q);
+            for ty in 0..ny {
+                let (r0, r1) = ((ty * ctile).max(y0), ((ty + 1) * ctile).min(y1));
+                if r0 >= r1 {
+                    continue;
                 }
-                rows += 1;
-                let ty = y / ctile;
-                if y + 1 == y1 || (y + 1) / ctile != ty || rows == MAX_ROWS {
-                    for tx in 0..nx {
-                        let (a, b) = ((tx * ctile).max(x0), ((tx + 1) * ctile).min(x1));
-                        if a >= b {
-                            continue;
-                        }
-                        let idx = (ty.min(ny - 1) * nx + tx) * ss + shift;
-                        ccost[idx] += colsum[a - x0..b - x0]
-                            .iter()
-                            .map(|&v| u32::from(v))
-                            .sum::<u32>();
-                        ccnt[idx] += (b - a) as u32 * rows;
+                for tx in 0..nx {
+                    let (a, b) = ((tx * ctile).max(x0), ((tx + 1) * ctile).min(x1));
+                    if a >= b {
+                        continue;
                     }
-                    colsum.fill(0);
-                    rows = 0;
+                    let mut cost = 0u64;
+                    for k in tx * tile_words..((tx + 1) * tile_words).min(wpr) {
+                        let t = &test.words[test.at(k, r0)..test.at(k, r1)];
+                        let sy0 = (r0 as i32 - dy) as usize;
+                        let r = &shifted[test.at(k, sy0)..test.at(k, sy0) + t.len()];
+                        let v = valid[k];
+                        cost += t
+                            .iter()
+                            .zip(r)
+                            .map(|(&p, &q)| u64::from(((p ^ q) & v).count_ones()))
+                            .sum::<u64>();
+                    }
+                    let idx = (ty * nx + tx) * ss + shift;
+                    ccost[idx] += cost as u32;
+                    ccnt[idx] += ((b - a) * (r1 - r0)) as u32;
                 }
             }
         }

@@ -8,7 +8,6 @@ use std::hint::black_box;
 use std::io::Cursor;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use defect_detect::mask::Material;
 use defect_detect::synth::{fill_disc, washer, INK, PAPER};
 use defect_detect::{
     align, annotate, binarize, classify, compare, components, grayscale, load, Polarity, Threshold,
@@ -77,16 +76,8 @@ fn stages(c: &mut Criterion) {
     c.bench_function("binarize otsu 1130x1100", |b| {
         b.iter(|| binarize::binarize(black_box(&test_gray), Threshold::Otsu, Polarity::Dark))
     });
-    let reference_mask = Material::new(binarize::binarize(
-        &reference_gray,
-        Threshold::Otsu,
-        Polarity::Dark,
-    ));
-    let test_mask = Material::new(binarize::binarize(
-        &test_gray,
-        Threshold::Otsu,
-        Polarity::Dark,
-    ));
+    let reference_mask = binarize::binarize(&reference_gray, Threshold::Otsu, Polarity::Dark);
+    let test_mask = binarize::binarize(&test_gray, Threshold::Otsu, Polarity::Dark);
     let align_params = align::AlignParams::default();
     c.bench_function("align rigid + field 1130x1100", |b| {
         b.iter(|| {
@@ -124,12 +115,8 @@ fn stages(c: &mut Criterion) {
     ] {
         fill_disc(&mut board_test, x, y, r, value);
     }
-    let board_mask = Material::new(binarize::binarize(&board, Threshold::Otsu, Polarity::Dark));
-    let board_test_mask = Material::new(binarize::binarize(
-        &board_test,
-        Threshold::Otsu,
-        Polarity::Dark,
-    ));
+    let board_mask = binarize::binarize(&board, Threshold::Otsu, Polarity::Dark);
+    let board_test_mask = binarize::binarize(&board_test, Threshold::Otsu, Polarity::Dark);
     c.bench_function("compare with tolerance, board 640x480", |b| {
         b.iter(|| {
             compare::compare(
@@ -154,8 +141,7 @@ fn stages(c: &mut Criterion) {
                 .collect::<Vec<_>>()
         })
     });
-    let difference =
-        defect_detect::mask::BitMask::from_mask(&test_mask.mask.and_not(&reference_mask.mask));
+    let difference = test_mask.combine(&reference_mask, |t, r| t & !r);
     c.bench_function("label components 1130x1100", |b| {
         b.iter(|| components::label8(black_box(&difference)))
     });

@@ -35,7 +35,7 @@ use std::borrow::Cow;
 
 use multiversion::multiversion;
 
-use crate::mask::{BitMask as Bits, Mask, Material};
+use crate::mask::{bits_at, span_words, BitMask as Bits, Mask};
 
 /// How much registration to do before comparing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -388,17 +388,17 @@ fn sad(a: &[u8], b: &[u8]) -> u32 {
 
 /// Estimate the alignment of `test` relative to `reference` (both material
 /// of the same size).
-pub fn estimate(reference: &Material, test: &Material, p: &AlignParams) -> Alignment {
+pub fn estimate(reference: &Bits, test: &Bits, p: &AlignParams) -> Alignment {
     if p.mode == AlignMode::None {
         return Alignment::default();
     }
     assert_eq!(
-        (reference.mask.width, reference.mask.height),
-        (test.mask.width, test.mask.height)
+        (reference.width, reference.height),
+        (test.width, test.height)
     );
     const F: usize = 4;
     let max_shift = p.max_shift as i32;
-    let (reference_sums, test_sums) = (&quad_sums(&reference.bits), &quad_sums(&test.bits));
+    let (reference_sums, test_sums) = (&quad_sums(reference), &quad_sums(test));
     let (cw, ch, rc) = (reference_sums.0, reference_sums.1, &reference_sums.2);
     let tc = &test_sums.2;
     let k = (max_shift + F as i32 - 1) / F as i32;
@@ -410,7 +410,7 @@ pub fn estimate(reference: &Material, test: &Material, p: &AlignParams) -> Align
     } else {
         (0, 0)
     };
-    let (rb, tb) = (&reference.bits, &test.bits);
+    let (rb, tb) = (reference, test);
     let full = Region {
         y0: 0,
         y1: rb.height,
@@ -583,10 +583,11 @@ pub fn estimate(reference: &Material, test: &Material, p: &AlignParams) -> Align
         return translation;
     }
     let mut fine_best = (translation, s0);
+    let bytes = reference.to_mask();
     for k in -1..=1 {
         let th = best.0 + 0.05 * k as f64;
         let rot = warp_mask(
-            &reference.mask,
+            &bytes,
             &Alignment {
                 dx: 0.0,
                 dy: 0.0,
@@ -810,10 +811,10 @@ fn covered_or(reference: u8, covered: u8, test: u8) -> u8 {
 pub struct Registration<'a> {
     /// The reference's material in the test frame (the reference itself
     /// when registration moved nothing).
-    pub reference: Cow<'a, Material>,
+    pub reference: Cow<'a, Bits>,
     /// Test pixels where differences count (not don't-care); `None` when
     /// that is every pixel.
-    pub care: Option<Mask>,
+    pub care: Option<Bits>,
     /// The global motion.
     pub alignment: Alignment,
 }
@@ -829,21 +830,23 @@ const FIELD_WINDOW: usize = 1;
 /// residual displacement field; the don't-care pixels `ignored` (reference
 /// frame) follow the same warps into the returned care mask.
 pub fn register<'a>(
-    material: &'a Material,
+    reference: &'a Bits,
     ignored: Option<&Mask>,
-    test_material: &Material,
+    test: &Bits,
     p: &AlignParams,
 ) -> Registration<'a> {
-    let (reference, test) = (&material.mask, &test_material.mask);
     let aligning = p.mode != AlignMode::None;
-    let alignment = estimate(material, test_material, p);
+    let alignment = estimate(reference, test, p);
     let moved = alignment != Alignment::default();
     // A whole-pixel translation travels with the field as one offset
-    // (`carry`); only a rotation is warped on its own first.
+    // (`carry`); only a rotation is warped on its own first, on bytes.
     let whole = alignment.angle_degrees == 0.0
         && alignment.dx.fract() == 0.0
         && alignment.dy.fract() == 0.0;
-    let turned = (moved && !whole).then(|| warp_reference(reference, test, &alignment));
+    let turned = (moved && !whole).then(|| {
+        let (r, covered) = warp_reference(&reference.to_mask(), &test.to_mask(), &alignment);
+        (Bits::from_mask(&r), Bits::from_mask(&covered))
+    });
     let (source, coverage, shift) = match &turned {
         Some((r, covered)) => (r, Some(covered), (0, 0)),
         None => (reference, None, (alignment.dx as i64, alignment.dy as i64)),
@@ -853,13 +856,10 @@ pub fn register<'a>(
         .then(|| {
             let global = turned.as_ref().map(|(r, _)| r).or(translated.as_ref());
             let sums = FieldSums {
-                width: test.width as usize,
-                height: test.height as usize,
-                reference: global.map_or_else(
-                    || Planes::new(&material.bits),
-                    |m| Planes::new(&Bits::from_mask(m)),
-                ),
-                test: Planes::new(&test_material.bits),
+                width: test.width,
+                height: test.height,
+                reference: Planes::new(global.unwrap_or(reference)),
+                test: Planes::new(test),
             };
             let field = estimate_field(&sums, FIELD_TILE, FIELD_RANGE, FIELD_WINDOW);
             (field.max_abs() >= 0.5).then(|| BlockOffsets::new(&field))
@@ -869,33 +869,25 @@ pub fn register<'a>(
         .as_ref()
         .map(|f| carry(source, coverage, shift, Some(f), test));
     let ignored = ignored.map(|m| {
-        let nothing = Mask::new(m.width, m.height);
+        let nothing = Bits::new(test.width, test.height);
         match &turned {
             Some(_) => {
-                let turned = warp_mask(m, &alignment, 0);
+                let turned = Bits::from_mask(&warp_mask(m, &alignment, 0));
                 carry(&turned, None, (0, 0), field.as_ref(), &nothing)
             }
-            None => carry(m, None, shift, field.as_ref(), &nothing),
+            None => carry(&Bits::from_mask(m), None, shift, field.as_ref(), &nothing),
         }
     });
     // Borrowed while nothing moves it: no copy of the mask.
     let warped = match (carried, turned, translated) {
-        (Some(m), _, _) | (None, Some((m, _)), _) | (None, None, Some(m)) => {
-            Cow::Owned(Material::new(m))
-        }
-        (None, None, None) => Cow::Borrowed(material),
+        (Some(m), _, _) | (None, Some((m, _)), _) | (None, None, Some(m)) => Cow::Owned(m),
+        (None, None, None) => Cow::Borrowed(reference),
     };
     // Pixels the reference does not cover hold the test's own values, so
     // they never differ: only don't-care pixels need masking out.
-    let care = ignored.map(|mut ignored| {
-        for v in &mut ignored.data {
-            *v ^= 1;
-        }
-        ignored
-    });
     Registration {
         reference: warped,
-        care,
+        care: ignored.map(|ignored| ignored.not()),
         alignment,
     }
 }
@@ -922,8 +914,8 @@ mod tests {
         let r = pattern(256, 200, 0, 0);
         let t = pattern(256, 200, 7, -5);
         let a = estimate(
-            &Material::new(r),
-            &Material::new(t),
+            &Bits::from_mask(&r),
+            &Bits::from_mask(&t),
             &AlignParams {
                 mode: AlignMode::Translate,
                 ..Default::default()
@@ -1021,11 +1013,9 @@ mod tests {
                 dy: dy as f32,
                 angle_degrees: 0.0,
             };
-            let empty = Mask::new(70, 45);
-            assert_eq!(
-                warp_mask(&m, &a, 0),
-                carry(&m, None, (dx, dy), None, &empty)
-            );
+            let empty = Bits::new(70, 45);
+            let carried = carry(&Bits::from_mask(&m), None, (dx, dy), None, &empty);
+            assert_eq!(warp_mask(&m, &a, 0), carried.to_mask());
         }
     }
 
@@ -1066,14 +1056,20 @@ mod tests {
     }
 
     /// `carry` is its definition pixel by pixel: translation, then a field
-    /// of 8x8 blocks with varied offsets, coverage and fallback, on an image
-    /// whose size is not a multiple of the block.
+    /// of 8x8 blocks with varied offsets, coverage and fallback, on images
+    /// whose size is not a multiple of the block, one and three words wide.
     #[test]
     fn carry_follows_its_definition() {
-        let (w, h) = (37usize, 29usize);
+        for (w, h) in [(37usize, 29usize), (150, 20)] {
+            carry_follows_its_definition_at(w, h);
+        }
+    }
+
+    fn carry_follows_its_definition_at(w: usize, h: usize) {
         let mut seed = 99u64;
         let mut random = || random_mask(w as u32, h as u32, &mut seed, 24);
         let (reference, coverage, fallback) = (random(), random(), random());
+        let bits = |m: &Mask| Bits::from_mask(m);
         let columns = w.div_ceil(BlockOffsets::BLOCK);
         let rows = h.div_ceil(BlockOffsets::BLOCK);
         let field = BlockOffsets {
@@ -1082,9 +1078,16 @@ mod tests {
                 .map(|i| ((i / 2 % 3) as i64 - 1, (i / 3 % 5) as i64 - 2))
                 .collect(),
         };
-        for shift in [(0, 0), (3, -2), (-40, 0)] {
+        for shift in [(0, 0), (3, -2), (-40, 0), (70, 1)] {
             for cover in [None, Some(&coverage)] {
-                let out = carry(&reference, cover, shift, Some(&field), &fallback);
+                let out = carry(
+                    &bits(&reference),
+                    cover.map(bits).as_ref(),
+                    shift,
+                    Some(&field),
+                    &bits(&fallback),
+                )
+                .to_mask();
                 for y in 0..h {
                     for x in 0..w {
                         let b = (y / BlockOffsets::BLOCK) * columns + x / BlockOffsets::BLOCK;
@@ -1674,66 +1677,65 @@ impl BlockOffsets {
 /// is set at it; `out(p) = fallback(p)` elsewhere.
 ///
 /// The field is evaluated once per 8x8 block and rounded (it changes by
-/// ~0.1 px over 8 px on real data), so a run of blocks with one offset is a
-/// row copy, and translation, field and filling from the test are one pass.
+/// ~0.1 px over 8 px on real data). Within a word (eight blocks), blocks
+/// of one offset take their bits together from one shifted read of the
+/// source row. Those pieces, and which of their columns have a source, are
+/// worked out once per row of blocks and serve its eight rows.
 fn carry(
-    reference: &Mask,
-    coverage: Option<&Mask>,
+    reference: &Bits,
+    coverage: Option<&Bits>,
     shift: (i64, i64),
     field: Option<&BlockOffsets>,
-    fallback: &Mask,
-) -> Mask {
-    let (w, h) = (reference.width as usize, reference.height as usize);
-    // Every pixel is written once, left to right: appended, with no zeroed
-    // buffer first.
-    let mut out = Vec::with_capacity(w * h);
+    fallback: &Bits,
+) -> Bits {
+    let (w, h, wpr) = (reference.width, reference.height, reference.wpr);
+    let mut out = fallback.clone();
     let still = [(0i64, 0i64)];
-    let (columns, block) = field.map_or((1, w), |f| (f.columns, BlockOffsets::BLOCK));
+    // Block width and height: without a field, one block is the image.
+    let (columns, bw, bh) = match field {
+        Some(f) => (f.columns, BlockOffsets::BLOCK, BlockOffsets::BLOCK),
+        None => (1, w.max(1), h.max(1)),
+    };
     let inside = |v: i64, len: usize| (0..len as i64).contains(&v);
-    for y in 0..h {
-        let blocks = field.map_or(&still[..], |f| {
-            &f.offsets[y / block * columns..(y / block + 1) * columns]
-        });
-        let frow = &fallback.data[y * w..(y + 1) * w];
-        // Neighbouring blocks mostly share an offset: each run of equal
-        // offsets at once.
-        let mut i = 0;
-        while i < blocks.len() {
-            let run = blocks[i..].iter().take_while(|&&o| o == blocks[i]).count();
-            let (x0, x1) = (i * block, ((i + run) * block).min(w));
-            let (fx, fy) = blocks[i];
-            let (ox, oy) = (fx + shift.0, fy + shift.1);
-            let sy = y as i64 - oy;
-            // Columns whose source exists after both moves.
-            let (a, b) = if inside(y as i64 - fy, h) && inside(sy, h) {
-                let a = (x0 as i64).max(fx).max(ox).min(x1 as i64) as usize;
-                let b = (x1 as i64).min(w as i64 + fx.min(ox)).max(a as i64) as usize;
-                (a, b)
-            } else {
-                (x0, x0)
-            };
-            out.extend_from_slice(&frow[x0..a]);
-            if a < b {
-                let start = sy as usize * w + (a as i64 - ox) as usize;
-                let span = start..start + (b - a);
-                let src = &reference.data[span.clone()];
-                match coverage {
-                    None => out.extend_from_slice(src),
-                    Some(c) => out.extend(
-                        src.iter()
-                            .zip(&c.data[span])
-                            .zip(&frow[a..b])
-                            .map(|((&r, &c), &f)| covered_or(r, c, f)),
-                    ),
+    // (word, its columns that take this offset and have a source, offset)
+    let mut pieces: Vec<(usize, u64, (i64, i64))> = Vec::new();
+    for (by, y0) in (0..h).step_by(bh).enumerate() {
+        let blocks = field.map_or(&still[..], |f| &f.offsets[by * columns..(by + 1) * columns]);
+        pieces.clear();
+        let mut j = 0;
+        while j < blocks.len() {
+            // Blocks `j..end` share an offset and a word.
+            let (fx, fy) = blocks[j];
+            let word_end = ((j * bw / 64 + 1) * 64).div_ceil(bw).min(blocks.len());
+            let end = j + blocks[j..word_end]
+                .iter()
+                .take_while(|&&o| o == (fx, fy))
+                .count();
+            let (x0, x1) = (j * bw, (end * bw).min(w));
+            j = end;
+            let ox = fx + shift.0;
+            let a = (x0 as i64).max(fx).max(ox).min(x1 as i64) as usize;
+            let b = (x1 as i64).min(w as i64 + fx.min(ox)).max(a as i64) as usize;
+            pieces.extend(span_words(a, b).map(|(k, span)| (k, span, (fx, fy))));
+        }
+        for y in y0..(y0 + bh).min(h) {
+            let row = &mut out.words[y * wpr..(y + 1) * wpr];
+            for &(k, span, (fx, fy)) in &pieces {
+                let (ox, oy) = (fx + shift.0, fy + shift.1);
+                let sy = y as i64 - oy;
+                if !(inside(y as i64 - fy, h) && inside(sy, h)) {
+                    continue;
                 }
+                let source = sy as usize * wpr..(sy as usize + 1) * wpr;
+                let at = (k * 64) as i64 - ox;
+                let take = match coverage {
+                    None => span,
+                    Some(c) => span & bits_at(&c.words[source.clone()], at),
+                };
+                let bits = bits_at(&reference.words[source], at);
+                row[k] = (row[k] & !take) | (bits & take);
             }
-            out.extend_from_slice(&frow[b..x1]);
-            i += run;
         }
     }
-    Mask {
-        width: reference.width,
-        height: reference.height,
-        data: out,
-    }
+    out
 }

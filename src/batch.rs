@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::mask::Material;
+use crate::mask::BitMask;
 pub use crate::pairs::Pair;
 use crate::report::PairResult;
 use crate::{annotate, load, output, Inspection, LoadedImage, Options, PreparedReference, Result};
@@ -241,7 +241,7 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
 fn inspect_one(
     pair: &Pair,
     reference: &Shared,
-    test: Result<(LoadedImage, Material)>,
+    test: Result<(LoadedImage, BitMask)>,
     options: &Options,
     output: &Output,
 ) -> Result<Inspection, String> {

@@ -1,4 +1,4 @@
-//! Stage 3: grey image to a *material* [`Mask`].
+//! Stage 3: grey image to a *material* [`BitMask`].
 //!
 //! The default threshold is Otsu's, computed per image: the reference and the
 //! test may be lit or exposed differently, and Otsu follows each one (on the
@@ -12,7 +12,9 @@
 
 use image::GrayImage;
 
-use crate::mask::Mask;
+use wide::u8x16;
+
+use crate::mask::BitMask;
 
 /// Which side of the threshold is material.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,20 +44,43 @@ pub fn level(gray: &GrayImage, threshold: Threshold) -> u8 {
     }
 }
 
-/// The material mask of `gray`.
+/// The material mask of `gray`, packed as it is made: 16 pixels at a time,
+/// one compare and one move-mask, so no byte mask of the image is ever
+/// written.
 #[must_use]
-pub fn binarize(gray: &GrayImage, threshold: Threshold, polarity: Polarity) -> Mask {
-    let level = level(gray, threshold);
-    let src = gray.as_raw().iter();
-    let data = match polarity {
-        Polarity::Dark => src.map(|&v| u8::from(v <= level)).collect(),
-        Polarity::Light => src.map(|&v| u8::from(v > level)).collect(),
+pub fn binarize(gray: &GrayImage, threshold: Threshold, polarity: Polarity) -> BitMask {
+    let level = u8x16::splat(level(gray, threshold));
+    // Bit `i` set where pixel `i` of the chunk is at or below the level.
+    let dark = |chunk: &[u8; 64]| -> u64 {
+        let (sixteens, _) = chunk.as_chunks::<16>();
+        sixteens.iter().enumerate().fold(0, |word, (i, pixels)| {
+            let bits = u8x16::new(*pixels).simd_le(level).to_bitmask();
+            word | u64::from(bits) << (16 * i)
+        })
     };
-    Mask {
-        width: gray.width(),
-        height: gray.height(),
-        data,
+    let (width, height) = (gray.width() as usize, gray.height() as usize);
+    let wpr = width.div_ceil(64);
+    let mut words = Vec::with_capacity(wpr * height);
+    for y in 0..height {
+        let (whole, rest) = gray.as_raw()[y * width..(y + 1) * width].as_chunks::<64>();
+        words.extend(whole.iter().map(dark));
+        if !rest.is_empty() {
+            let mut padded = [0u8; 64];
+            padded[..rest.len()].copy_from_slice(rest);
+            words.push(dark(&padded) & ((1 << rest.len()) - 1));
+        }
     }
+    let mut mask = BitMask {
+        width,
+        height,
+        wpr,
+        words,
+    };
+    if polarity == Polarity::Light {
+        // Light material is what dark material is not.
+        mask = mask.not();
+    }
+    mask
 }
 
 /// Histogram of a quarter of the pixels: every other pixel of every other
@@ -176,6 +201,26 @@ mod tests {
         let lines = GrayImage::from_fn(16, 16, |_, y| Luma([if y % 2 == 1 { 30 } else { 220 }]));
         let mask = binarize(&lines, Threshold::Otsu, Polarity::Dark);
         assert!(mask.get(3, 1) && !mask.get(3, 2));
+    }
+
+    /// The packed mask is the level's definition pixel by pixel, for both
+    /// polarities and rows that end inside a word.
+    #[test]
+    fn packed_mask_is_the_level_per_pixel() {
+        let gray = GrayImage::from_fn(130, 3, |x, y| Luma([((x * 37 + y * 11) % 256) as u8]));
+        for polarity in [Polarity::Dark, Polarity::Light] {
+            let mask = binarize(&gray, Threshold::Fixed(100), polarity);
+            for (x, y, v) in gray.enumerate_pixels() {
+                let dark = v.0[0] <= 100;
+                let want = dark == (polarity == Polarity::Dark);
+                assert_eq!(
+                    mask.get(x as usize, y as usize),
+                    want,
+                    "{polarity:?} ({x}, {y})"
+                );
+            }
+            assert_eq!(mask.words[2] >> 2, 0, "bits past the row's end");
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@
 
 use crate::components::{label8, Component, Labeling, Run};
 use crate::defect::DefectKind;
-use crate::mask::{BitMask, Mask, Material};
+use crate::mask::{span_words, BitMask, Mask};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompareParams {
@@ -211,8 +211,6 @@ fn from_row(v: &[u8], n: &[u8], dn: &[u8], here: &mut [u8]) {
 struct Ctx<'a> {
     w: usize,
     h: usize,
-    r: &'a Mask,
-    t: &'a Mask,
     rb: &'a BitMask,
     tb: &'a BitMask,
     r_labels: Option<Labeling>,
@@ -294,21 +292,13 @@ impl<'a> Ctx<'a> {
         let y0 = (c.min_y as usize).saturating_sub(MARGIN);
         let x1 = (c.max_x as usize + MARGIN + 1).min(self.w);
         let y1 = (c.max_y as usize + MARGIN + 1).min(self.h);
-        let (ww, wh) = (x1 - x0, y1 - y0);
-        let crop = |m: &Mask| {
-            let mut o = Mask::new(ww as u32, wh as u32);
-            for y in 0..wh {
-                o.data[y * ww..(y + 1) * ww]
-                    .copy_from_slice(&m.data[(y0 + y) * self.w + x0..(y0 + y) * self.w + x1]);
-            }
-            o
-        };
-        let [dr, dt] = boundary_distances([&crop(self.r), &crop(self.t)]);
+        let crop = |m: &BitMask| m.window(x0, y0, x1, y1);
+        let [dr, dt] = boundary_distances([&crop(self.rb), &crop(self.tb)]);
         let cap = (3 * MARGIN) as u8;
         DepthWindow {
             x0,
             y0,
-            width: ww,
+            width: x1 - x0,
             depth: dr
                 .iter()
                 .zip(&dt)
@@ -342,23 +332,6 @@ impl DepthWindow {
         .max()
         .unwrap_or(0)
     }
-}
-
-/// The words of a packed row that hold columns `[x0, x1)`: each word's
-/// index and the mask of its bits inside the span.
-fn span_words(x0: usize, x1: usize) -> impl Iterator<Item = (usize, u64)> {
-    let words = if x1 > x0 {
-        x0 / 64..x1.div_ceil(64)
-    } else {
-        0..0
-    };
-    words.map(move |k| {
-        let from = x0.max(k * 64) - k * 64;
-        let to = x1.min(k * 64 + 64) - k * 64;
-        // Bits `from..to`, without a shift by 64.
-        let below_to = if to == 64 { !0 } else { (1u64 << to) - 1 };
-        (k, below_to & !((1u64 << from) - 1))
-    })
 }
 
 /// Positions of the set bits of `word`, lowest first.
@@ -398,26 +371,20 @@ const NEIGHBOURS: [(i64, i64); 8] = [
     (1, 1),
 ];
 
-/// Compare the reference (already in the test frame) with the test.
-/// `valid`: pixels covered by the warped reference (others are ignored).
+/// Compare the reference's material `rb` (already in the test frame) with
+/// the test's `tb`. `care`: pixels where differences count (`None`: all).
 pub fn compare(
-    reference: &Material,
-    test: &Material,
-    valid: Option<&Mask>,
+    rb: &BitMask,
+    tb: &BitMask,
+    care: Option<&BitMask>,
     p: &CompareParams,
 ) -> Vec<Defect> {
-    let (rb, tb) = (&reference.bits, &test.bits);
-    let (reference, test) = (&reference.mask, &test.mask);
-    assert_eq!(
-        (reference.width, reference.height),
-        (test.width, test.height)
-    );
-    let (w, h) = (test.width as usize, test.height as usize);
-    let care = valid.map(BitMask::from_mask);
+    assert_eq!((rb.width, rb.height), (tb.width, tb.height));
+    let (w, h) = (tb.width, tb.height);
     // Raw differences `a & !b` where differences count.
     let raw_difference = |a: &BitMask, b: &BitMask| -> BitMask {
         let mut d = a.combine(b, |a, b| a & !b);
-        if let Some(care) = &care {
+        if let Some(care) = care {
             for (d, &c) in d.words.iter_mut().zip(&care.words) {
                 *d &= c;
             }
@@ -442,8 +409,6 @@ pub fn compare(
     let mut ctx = Ctx {
         w,
         h,
-        r: reference,
-        t: test,
         rb,
         tb,
         r_labels: None,
@@ -565,7 +530,7 @@ mod tests {
     use super::*;
 
     fn compare_default(r: &Mask, t: &Mask) -> Vec<Defect> {
-        let [r, t] = [r, t].map(|m| Material::new(m.clone()));
+        let [r, t] = [r, t].map(BitMask::from_mask);
         compare(&r, &t, None, &CompareParams::default())
     }
 
@@ -574,26 +539,6 @@ mod tests {
             for x in x0..x1 {
                 m.data[(y * m.width + x) as usize] = v;
             }
-        }
-    }
-
-    /// The span's words hold exactly its columns, across word boundaries.
-    #[test]
-    fn span_words_cover_exactly_the_span() {
-        for (x0, x1) in [
-            (0, 1),
-            (0, 64),
-            (3, 64),
-            (63, 65),
-            (64, 128),
-            (5, 200),
-            (7, 7),
-        ] {
-            let mut columns = Vec::new();
-            for (k, span) in span_words(x0, x1) {
-                columns.extend(set_bits(span).map(|b| k * 64 + b));
-            }
-            assert_eq!(columns, (x0..x1).collect::<Vec<_>>(), "{x0}..{x1}");
         }
     }
 

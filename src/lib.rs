@@ -8,7 +8,8 @@
 //!
 //! 1. [`load`]: read and decode a file, refusing bad or oversized input;
 //! 2. [`grayscale`]: any pixel layout to 8-bit luma;
-//! 3. [`binarize`]: luma to a material [`mask::Mask`] (Otsu or a fixed level);
+//! 3. [`binarize`]: luma to a packed material [`mask::BitMask`] (Otsu or a
+//!    fixed level);
 //! 4. [`align`]: registration: global shift and rotation, then a residual
 //!    displacement field; the reference is carried into the test's frame;
 //! 5. [`compare`]: flash and cut beyond the edge tolerance, thin defects
@@ -121,7 +122,7 @@ pub struct Inspection {
 #[derive(Debug, Clone)]
 pub struct PreparedReference {
     path: std::path::PathBuf,
-    material: mask::Material,
+    material: mask::BitMask,
     /// Don't-care pixels, in the reference's frame, if any.
     ignored: Option<mask::Mask>,
 }
@@ -149,11 +150,11 @@ impl PreparedReference {
     pub fn inspect_material(
         &self,
         test_path: &std::path::Path,
-        test: mask::Material,
+        test: mask::BitMask,
         options: &Options,
     ) -> Result<Inspection> {
-        let (width, height) = (test.mask.width, test.mask.height);
-        let reference_size = (self.material.mask.width, self.material.mask.height);
+        let size = |m: &mask::BitMask| (m.width as u32, m.height as u32);
+        let ((width, height), reference_size) = (size(&test), size(&self.material));
         if reference_size != (width, height) {
             return Err(Error::SizeMismatch {
                 reference: self.path.clone(),
@@ -206,15 +207,10 @@ impl PreparedReference {
     }
 }
 
-/// The material of `image` under `options` (stages 2 and 3), in both
-/// layouts.
-pub fn material(image: &LoadedImage, options: &Options) -> mask::Material {
+/// The material of `image` under `options` (stages 2 and 3).
+pub fn material(image: &LoadedImage, options: &Options) -> mask::BitMask {
     let gray = grayscale::to_gray(&image.image, options.polarity);
-    mask::Material::new(binarize::binarize(
-        &gray,
-        options.threshold,
-        options.polarity,
-    ))
+    binarize::binarize(&gray, options.threshold, options.polarity)
 }
 
 /// Inspects `test` against `reference`.

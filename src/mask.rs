@@ -1,10 +1,10 @@
-//! Byte mask shared by all stages.
+//! Masks: which pixels are material (or differ, or are don't-care).
 //!
-//! One byte per pixel, `0` = unset, `1` = set. Bytes (not bits, not `bool`)
-//! keep the hot loops branch-free and auto-vectorisable (`a & !b` on slices),
-//! and `to_gray` gives a 0/255 `GrayImage` for debugging output.
-
-use image::GrayImage;
+//! [`BitMask`] packs 64 pixels per word: binarization produces it, and
+//! registration, morphology, matching and labelling work on it a word at a
+//! time. [`Mask`] holds one byte per pixel (`0` or `1`) for what looks at
+//! single pixels: rotation warps, the chamfer distances around a defect
+//! and don't-care regions.
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mask {
@@ -36,69 +36,13 @@ impl Mask {
     pub fn get(&self, x: u32, y: u32) -> bool {
         self.data[y as usize * self.width as usize + x as usize] != 0
     }
-
-    pub fn count(&self) -> usize {
-        self.data.iter().map(|&v| v as usize).sum()
-    }
-
-    /// `self & !other`, element-wise.
-    pub fn and_not(&self, other: &Mask) -> Mask {
-        assert_eq!((self.width, self.height), (other.width, other.height));
-        let data = self
-            .data
-            .iter()
-            .zip(&other.data)
-            .map(|(&a, &b)| a & !b & 1)
-            .collect();
-        Mask {
-            width: self.width,
-            height: self.height,
-            data,
-        }
-    }
-
-    /// 0/255 greyscale view, for debugging and overlays.
-    pub fn to_gray(&self) -> GrayImage {
-        GrayImage::from_raw(
-            self.width,
-            self.height,
-            self.data.iter().map(|&v| v * 255).collect(),
-        )
-        .expect("size matches")
-    }
-
-    /// Any non-zero pixel of `img` is set.
-    pub fn from_gray_nonzero(img: &GrayImage) -> Mask {
-        Mask {
-            width: img.width(),
-            height: img.height(),
-            data: img.as_raw().iter().map(|&v| (v != 0) as u8).collect(),
-        }
-    }
-}
-
-/// A material mask in both layouts: bytes for the stages that look at
-/// single pixels, packed bits for the word-parallel matching and
-/// morphology. Registration and comparison both need the test's bits, so
-/// it is packed once, where it is binarized.
-#[derive(Clone, Debug)]
-pub struct Material {
-    pub mask: Mask,
-    pub bits: BitMask,
-}
-
-impl Material {
-    pub fn new(mask: Mask) -> Material {
-        let bits = BitMask::from_mask(&mask);
-        Material { mask, bits }
-    }
 }
 
 /// Pack up to 64 bytes (each 0 or 1) into a word, first byte in the LSB.
 /// Eight bytes at a time with a multiply that gathers the low bit of each
 /// byte into the top byte (bit i of the result = byte i).
 #[inline]
-pub fn pack64(chunk: &[u8]) -> u64 {
+fn pack64(chunk: &[u8]) -> u64 {
     let mut v = 0u64;
     let mut i = 0;
     while i + 8 <= chunk.len() {
@@ -113,6 +57,52 @@ pub fn pack64(chunk: &[u8]) -> u64 {
     }
     v
 }
+
+/// The words of a packed row that hold columns `[x0, x1)`: each word's
+/// index and the mask of its bits inside the span.
+pub fn span_words(x0: usize, x1: usize) -> impl Iterator<Item = (usize, u64)> {
+    let words = if x1 > x0 {
+        x0 / 64..x1.div_ceil(64)
+    } else {
+        0..0
+    };
+    words.map(move |k| {
+        let from = x0.max(k * 64) - k * 64;
+        let to = x1.min(k * 64 + 64) - k * 64;
+        // Bits `from..to`, without a shift by 64.
+        let below_to = if to == 64 { !0 } else { (1u64 << to) - 1 };
+        (k, below_to & !((1u64 << from) - 1))
+    })
+}
+
+/// Bits `at..at + 64` of a packed row, 0 outside it.
+pub fn bits_at(row: &[u64], at: i64) -> u64 {
+    let word = |k: i64| {
+        usize::try_from(k)
+            .ok()
+            .and_then(|k| row.get(k))
+            .copied()
+            .unwrap_or(0)
+    };
+    let (k, s) = (at.div_euclid(64), at.rem_euclid(64) as u32);
+    // `x << (64 - s)` without a shift by 64 when `s` is 0.
+    (word(k) >> s) | ((word(k + 1) << 1) << (63 - s))
+}
+
+/// Each byte value's eight bits as eight bytes (0 or 1), lowest bit first.
+static SPREAD: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let mut bit = 0;
+        while bit < 8 {
+            table[byte] |= ((byte as u64 >> bit) & 1) << (8 * bit);
+            bit += 1;
+        }
+        byte += 1;
+    }
+    table
+};
 
 /// Bit-packed mask (64 px per word, LSB = leftmost), for the morphology and
 /// matching inner loops: a word operation handles 64 pixels.
@@ -144,7 +134,7 @@ impl BitMask {
         for y in 0..h {
             let row = &m.data[y * w..(y + 1) * w];
             for (k, chunk) in row.chunks(64).enumerate() {
-                words[y * wpr + k] = crate::mask::pack64(chunk);
+                words[y * wpr + k] = pack64(chunk);
             }
         }
         BitMask {
@@ -173,6 +163,38 @@ impl BitMask {
     #[inline]
     pub fn get(&self, x: usize, y: usize) -> bool {
         (self.words[y * self.wpr + x / 64] >> (x % 64)) & 1 != 0
+    }
+
+    /// Number of set pixels.
+    pub fn count(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Columns `x0..x1` of rows `y0..y1` as a byte mask, for the stages
+    /// that look at single pixels of a small window: eight pixels at a time
+    /// from a table.
+    pub fn window(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> Mask {
+        let mut data = Vec::with_capacity((x1 - x0) * (y1 - y0));
+        for y in y0..y1 {
+            let row = &self.words[y * self.wpr..(y + 1) * self.wpr];
+            for start in (x0..x1).step_by(64) {
+                let bits = bits_at(row, start as i64).to_le_bytes();
+                for (i, &byte) in bits.iter().enumerate().take((x1 - start).div_ceil(8)) {
+                    let pixels = SPREAD[usize::from(byte)].to_le_bytes();
+                    data.extend_from_slice(&pixels[..(x1 - start - 8 * i).min(8)]);
+                }
+            }
+        }
+        Mask {
+            width: (x1 - x0) as u32,
+            height: (y1 - y0) as u32,
+            data,
+        }
+    }
+
+    /// The whole mask as bytes.
+    pub fn to_mask(&self) -> Mask {
+        self.window(0, 0, self.width, self.height)
     }
 
     #[inline]
@@ -308,6 +330,67 @@ mod tests {
             .enumerate()
             .fold(0u64, |a, (i, &b)| a | ((b as u64) << i));
         assert_eq!(pack64(&bytes), naive);
+    }
+
+    /// The span's words hold exactly its columns, across word boundaries.
+    #[test]
+    fn span_words_cover_exactly_the_span() {
+        for (x0, x1) in [
+            (0, 1),
+            (0, 64),
+            (3, 64),
+            (63, 65),
+            (64, 128),
+            (5, 200),
+            (7, 7),
+        ] {
+            let mut columns = Vec::new();
+            for (k, span) in span_words(x0, x1) {
+                columns.extend((0..64).filter(|b| span >> b & 1 == 1).map(|b| k * 64 + b));
+            }
+            assert_eq!(columns, (x0..x1).collect::<Vec<_>>(), "{x0}..{x1}");
+        }
+    }
+
+    /// A window's bytes are the mask's pixels, for windows that start and
+    /// end inside words and rows longer than a word; the whole window is
+    /// the byte mask the bits were packed from.
+    #[test]
+    fn window_unpacks_the_pixels() {
+        let mut seed = 3u64;
+        let m = random_mask(150, 7, &mut seed, 16);
+        let bits = BitMask::from_mask(&m);
+        assert_eq!(bits.to_mask(), m);
+        for (x0, y0, x1, y1) in [
+            (0, 0, 1, 1),
+            (5, 1, 70, 6),
+            (63, 0, 150, 7),
+            (64, 2, 128, 3),
+        ] {
+            let window = bits.window(x0, y0, x1, y1);
+            assert_eq!(
+                (window.width as usize, window.height as usize),
+                (x1 - x0, y1 - y0)
+            );
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let at = (y - y0) * (x1 - x0) + x - x0;
+                    assert_eq!(window.data[at], m.data[y * 150 + x], "({x}, {y})");
+                }
+            }
+        }
+    }
+
+    /// `bits_at` reads any 64 columns of a row, with 0 outside it.
+    #[test]
+    fn bits_at_reads_across_words_and_edges() {
+        let row = [0x8000_0000_0000_0001u64, 0x3];
+        assert_eq!(bits_at(&row, 0), row[0]);
+        assert_eq!(bits_at(&row, 63), 0b111);
+        assert_eq!(bits_at(&row, -1), 0b10);
+        assert_eq!(bits_at(&row, 64), 0x3);
+        assert_eq!(bits_at(&row, 200), 0);
+        assert_eq!(bits_at(&row, -64), 0);
     }
 
     #[test]

@@ -99,18 +99,6 @@ fn find(parent: &mut [u32], mut a: u32) -> u32 {
     a
 }
 
-fn union(parent: &mut [u32], a: u32, b: u32) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
-        // Keep the smaller index as root so labels come out in raster order.
-        if ra < rb {
-            parent[rb as usize] = ra;
-        } else {
-            parent[ra as usize] = rb;
-        }
-    }
-}
-
 /// Appends the runs of one packed row. Run ends are where a bit differs
 /// from its left neighbour: `word ^ (word << 1)` marks them all, so a
 /// word's runs cost one step each and empty words cost nothing.
@@ -160,21 +148,33 @@ pub fn label8(mask: &BitMask) -> Labeling {
             w as u32,
             &mut runs,
         );
-        parent.extend(cur_start as u32..runs.len() as u32);
         let cur_end = runs.len();
         // Merge with previous row: 8-connectivity means runs touch when
-        // [x0-1, x1] overlaps [px0, px1).
+        // [x0-1, x1] overlaps [px0, px1). A run takes the root of the first
+        // run it touches (most touch one), so that later finds on it take
+        // one step; the roots of any further runs it touches are merged.
         let mut p = prev_start;
         for c in cur_start..cur_end {
             let (cx0, cx1) = (runs[c].x0, runs[c].x1);
             while p < prev_end && runs[p].x1 < cx0 {
                 p += 1;
             }
+            let mut root = c as u32;
             let mut q = p;
             while q < prev_end && runs[q].x0 <= cx1 {
-                union(&mut parent, c as u32, q as u32);
+                let other = find(&mut parent, q as u32);
+                if root == c as u32 {
+                    root = other;
+                } else if other != root {
+                    // Keep the smaller index as root so labels come out in
+                    // raster order.
+                    let (low, high) = (root.min(other), root.max(other));
+                    parent[high as usize] = low;
+                    root = low;
+                }
                 q += 1;
             }
+            parent.push(root);
         }
         prev_start = cur_start;
         prev_end = cur_end;

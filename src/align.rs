@@ -329,13 +329,21 @@ fn quad_sums(m: &Bits) -> BlockSums {
             }
             // Nibble `2j` of the word is block `16 k + 2j`, in byte `j` of
             // `even`; nibble `2j + 1` is in byte `j` of `odd`.
-            let (even, odd) = (even.to_le_bytes(), odd.to_le_bytes());
-            out.extend(even.iter().zip(&odd).flat_map(|(&a, &b)| [a, b]));
+            let blocks = spread_bytes(even) | (spread_bytes(odd) << 8);
+            out.extend_from_slice(&blocks.to_le_bytes());
         }
         // The row's blocks past `cw` (past the image's last whole block).
         out.truncate((cy + 1) * cw);
     }
     (cw, ch, out)
+}
+
+/// Byte `j` of `x` moved to byte `2j`, the odd bytes 0.
+fn spread_bytes(x: u64) -> u128 {
+    let x = u128::from(x);
+    let x = (x | (x << 32)) & 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff;
+    let x = (x | (x << 16)) & 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+    (x | (x << 8)) & 0x00ff_00ff_00ff_00ff_00ff_00ff_00ff_00ff
 }
 
 /// 2x2 sums of block sums: 8x8 block sums from 4x4 ones, exactly what

@@ -6,6 +6,8 @@
 //! single pixels: rotation warps, the chamfer distances around a defect
 //! and don't-care regions.
 
+use multiversion::multiversion;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mask {
     pub width: u32,
@@ -231,74 +233,79 @@ impl BitMask {
     /// needs, then an OR over the rows of the disk. Pixels outside the image
     /// are unset.
     pub fn dilate_disk(&self, r: f32) -> BitMask {
-        let ri = r.floor() as i64;
-        let (h, wpr) = (self.height, self.wpr);
-        let tail = self.tail();
-        // half-width per |dy|
-        let hw: Vec<usize> = (0..=ri)
-            .map(|dy| ((r * r - (dy * dy) as f32).max(0.0)).sqrt().floor() as usize)
-            .collect();
-        let maxw = hw[0];
-        // horiz[a] = rows dilated by a (a = 0..=maxw): the rows dilated by
-        // a - 1, dilated by one more pixel (shifts of one bit, whatever the
-        // radius). The word array is shifted as one stream, which
-        // vectorises; then each row's first and last words, whose stream
-        // neighbours belong to other rows, are redone.
-        let n = self.words.len();
-        let mut horiz: Vec<Vec<u64>> = vec![self.words.clone()];
-        for a in 1..=maxw {
-            let prev = &horiz[a - 1];
-            // Built in one pass over the previous rows (the ends are
-            // overwritten below), rather than copied and then updated.
-            let mut cur = Vec::with_capacity(n);
-            cur.extend(prev.first());
-            cur.extend(
-                prev.windows(3)
-                    .map(|w| w[1] | (w[1] << 1) | (w[0] >> 63) | (w[1] >> 1) | (w[2] << 63)),
-            );
-            if n > 1 {
-                cur.push(prev[n - 1]);
-            }
-            for y in 0..h {
-                let row = y * wpr..(y + 1) * wpr;
-                for k in [row.start, row.end - 1] {
-                    let left = if k > row.start { prev[k - 1] >> 63 } else { 0 };
-                    let right = if k + 1 < row.end {
-                        prev[k + 1] << 63
-                    } else {
-                        0
-                    };
-                    cur[k] = prev[k] | (prev[k] << 1) | left | (prev[k] >> 1) | right;
-                }
-                cur[row.end - 1] &= tail;
-            }
-            horiz.push(cur);
-        }
-        // Vertical: for each row offset, one OR of a contiguous block of
-        // rows (row-by-row loops of a few words were mostly overhead).
-        let mut out = horiz[hw[0]].clone();
-        for dy in 1..=ri as usize {
-            let src = &horiz[hw[dy]];
-            let shift = dy * wpr;
-            if shift >= out.len() {
-                break;
-            }
-            let n = out.len() - shift;
-            // out(y) |= src(y + dy), and out(y + dy) |= src(y).
-            for (o, &s) in out[..n].iter_mut().zip(&src[shift..]) {
-                *o |= s;
-            }
-            for (o, &s) in out[shift..].iter_mut().zip(&src[..n]) {
-                *o |= s;
-            }
-        }
         BitMask {
-            width: self.width,
-            height: self.height,
-            wpr,
-            words: out,
+            words: dilate_words(&self.words, self.wpr, self.tail(), r),
+            ..*self
         }
     }
+}
+
+/// [`BitMask::dilate_disk`] on the word array of rows `wpr` words long
+/// whose last word holds `tail`. These word loops are the comparison's
+/// morphology, so they are also compiled for AVX2 and AVX-512 (two and
+/// four times the words per instruction), chosen at run time.
+#[multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn dilate_words(words: &[u64], wpr: usize, tail: u64, r: f32) -> Vec<u64> {
+    let ri = r.floor() as i64;
+    // half-width per |dy|
+    let hw: Vec<usize> = (0..=ri)
+        .map(|dy| ((r * r - (dy * dy) as f32).max(0.0)).sqrt().floor() as usize)
+        .collect();
+    let maxw = hw[0];
+    // horiz[a - 1] = rows dilated by a (a = 1..=maxw): the rows dilated by
+    // a - 1, dilated by one more pixel (shifts of one bit, whatever the
+    // radius). The word array is shifted as one stream, which vectorises;
+    // then each row's first and last words, whose stream neighbours belong
+    // to other rows, are redone.
+    let n = words.len();
+    let mut horiz: Vec<Vec<u64>> = Vec::with_capacity(maxw);
+    for a in 1..=maxw {
+        let prev: &[u64] = if a == 1 { words } else { &horiz[a - 2] };
+        // Built in one pass over the previous rows (the ends are
+        // overwritten below), rather than copied and then updated.
+        let mut cur = Vec::with_capacity(n);
+        cur.extend(prev.first());
+        cur.extend(
+            prev.windows(3)
+                .map(|w| w[1] | (w[1] << 1) | (w[0] >> 63) | (w[1] >> 1) | (w[2] << 63)),
+        );
+        if n > 1 {
+            cur.push(prev[n - 1]);
+        }
+        for row in (0..n).step_by(wpr.max(1)).map(|start| start..start + wpr) {
+            for k in [row.start, row.end - 1] {
+                let left = if k > row.start { prev[k - 1] >> 63 } else { 0 };
+                let right = if k + 1 < row.end {
+                    prev[k + 1] << 63
+                } else {
+                    0
+                };
+                cur[k] = prev[k] | (prev[k] << 1) | left | (prev[k] >> 1) | right;
+            }
+            cur[row.end - 1] &= tail;
+        }
+        horiz.push(cur);
+    }
+    let dilated = |a: usize| if a == 0 { words } else { &horiz[a - 1][..] };
+    // Vertical: for each row offset, one OR of a contiguous block of rows
+    // (row-by-row loops of a few words were mostly overhead).
+    let mut out = dilated(hw[0]).to_vec();
+    for (dy, &half_width) in hw.iter().enumerate().skip(1) {
+        let src = dilated(half_width);
+        let shift = dy * wpr;
+        if shift >= out.len() {
+            break;
+        }
+        let n = out.len() - shift;
+        // out(y) |= src(y + dy), and out(y + dy) |= src(y).
+        for (o, &s) in out[..n].iter_mut().zip(&src[shift..]) {
+            *o |= s;
+        }
+        for (o, &s) in out[shift..].iter_mut().zip(&src[..n]) {
+            *o |= s;
+        }
+    }
+    out
 }
 
 /// A `width x height` mask of random 0/1 pixels, about `ones_in_32` of

@@ -1600,16 +1600,17 @@ fn choose_field(costs: &NodeCosts) -> DisplacementField {
     let mut dys = vec![0f32; n];
     for ty in 0..ny {
         for tx in 0..nx {
-            let (mut xs, mut ys) = (Vec::new(), Vec::new());
+            // The medians of at most nine values, in place: selection, not
+            // a sort.
+            let (mut xs, mut ys, mut len) = ([0f32; 9], [0f32; 9], 0);
             for cy in ty.saturating_sub(1)..(ty + 2).min(ny) {
                 for cx in tx.saturating_sub(1)..(tx + 2).min(nx) {
-                    xs.push(first[cy * nx + cx].0);
-                    ys.push(first[cy * nx + cx].1);
+                    (xs[len], ys[len]) = first[cy * nx + cx];
+                    len += 1;
                 }
             }
-            xs.sort_by(f32::total_cmp);
-            ys.sort_by(f32::total_cmp);
-            let prior = (xs[xs.len() / 2], ys[ys.len() / 2]);
+            let median = |v: &mut [f32]| *v.select_nth_unstable_by(v.len() / 2, f32::total_cmp).1;
+            let prior = (median(&mut xs[..len]), median(&mut ys[..len]));
             let t = ty * nx + tx;
             let (x, y) = pick(t, prior);
             dxs[t] = x;

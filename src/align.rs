@@ -669,6 +669,7 @@ fn coarse_to_fine(
 
 /// Coarse SAD search restricted to a region `(x0, y0, x1, y1)` of the test
 /// block-sum image, over `centre +- k`. Returns (dx, dy, mean abs diff).
+#[multiversion(targets("x86_64+avx512f+avx512bw", "x86_64+avx2"))]
 fn coarse_search_region(
     r: &[u8],
     t: &[u8],

@@ -757,37 +757,67 @@ fn textured(b: &Bits, q: Region) -> bool {
 /// `carry`, with the residual field.
 pub fn warp_mask(m: &Mask, a: &Alignment, fill: u8) -> Mask {
     let (w, h) = (m.width as usize, m.height as usize);
-    let mut out = Mask::new(m.width, m.height);
+    let mut out = Vec::with_capacity(w * h);
     let th = (a.angle_degrees as f64).to_radians();
     let (c, s) = (th.cos(), th.sin());
     let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
     // The source position steps along a row in 32.32 fixed point: an integer
-    // add, and a shift that rounds (floor of q + 1/2), where the floating
-    // point round and range checks cost four times as much. The step's
-    // error (2^-32 px) stays far below a pixel over any row.
-    const ONE: f64 = (1u64 << 32) as f64;
-    let fixed = |v: f64| (v * ONE).floor() as i64;
+    // add, and a shift that rounds (floor of q + 1/2). The step's error
+    // (2^-32 px) stays far below a pixel over any row.
+    const ONE: i64 = 1 << 32;
+    let fixed = |v: f64| (v * ONE as f64).floor() as i64;
     let (step_x, step_y) = (fixed(c), fixed(-s));
     for y in 0..h {
         // q = c + R(-th) (p - d - c); R(-th) = [[c, s], [-s, c]]
         let vy = y as f64 - a.dy as f64 - cy;
         let vx0 = -(a.dx as f64) - cx;
-        let mut qx = fixed(cx + c * vx0 + s * vy + 0.5);
-        let mut qy = fixed(cy - s * vx0 + c * vy + 0.5);
-        let row = &mut out.data[y * w..(y + 1) * w];
-        for o in row.iter_mut() {
-            let (ix, iy) = ((qx >> 32) as usize, (qy >> 32) as usize);
-            // Negative positions wrap to huge values and fail the test too.
-            *o = if ix < w && iy < h {
-                m.data[iy * w + ix]
+        let qx = fixed(cx + c * vx0 + s * vy + 0.5);
+        let qy = fixed(cy - s * vx0 + c * vy + 0.5);
+        // At column x the source is (x + offset(x), row(x)), with
+        // offset(x) = (qx + x (step_x - 1)) >> 32 and row(x) = (qy + x
+        // step_y) >> 32. For small angles both stay constant over long
+        // stretches, found from the fixed-point values: each stretch is one
+        // copy of a source row, not a sample per pixel.
+        let mut x = 0;
+        while x < w {
+            let (e, q) = (qx + x as i64 * (step_x - ONE), qy + x as i64 * step_y);
+            let n = steps_within(e, step_x - ONE, w - x).min(steps_within(q, step_y, w - x));
+            let (offset, row) = (e >> 32, q >> 32);
+            let end = x + n;
+            // Columns whose source column `x + offset` is inside the row.
+            let (a, b) = if (0..h as i64).contains(&row) {
+                let a = (x as i64).max(-offset).min(end as i64) as usize;
+                let b = (end as i64).min(w as i64 - offset).max(a as i64) as usize;
+                (a, b)
             } else {
-                fill
+                (x, x)
             };
-            qx += step_x;
-            qy += step_y;
+            out.resize(out.len() + (a - x), fill);
+            if a < b {
+                let start = row as usize * w + (a as i64 + offset) as usize;
+                out.extend_from_slice(&m.data[start..start + (b - a)]);
+            }
+            out.resize(out.len() + (end - b), fill);
+            x = end;
         }
     }
-    out
+    Mask {
+        width: m.width,
+        height: m.height,
+        data: out,
+    }
+}
+
+/// How many of the values `v, v + step, ...` (at most `limit`, at least 1)
+/// have the same integer part `v >> 32`.
+fn steps_within(v: i64, step: i64, limit: usize) -> usize {
+    let whole = v >> 32 << 32;
+    let n = match step {
+        0 => return limit,
+        1.. => (whole + (1 << 32) - v + step - 1) / step,
+        _ => (v - whole) / -step + 1,
+    };
+    (n as usize).clamp(1, limit)
 }
 
 /// Reference mask in the test frame plus the validity mask (1 where the
@@ -1009,6 +1039,48 @@ mod tests {
         assert_eq!(dst, [0x2, 0x3]);
         shift_row(&src, &mut dst, -1);
         assert_eq!(dst, [0x4000_0000_0000_0000 | (1u64 << 63), 0]);
+    }
+
+    /// `warp_mask` samples what its per-pixel definition samples (the
+    /// 32.32 fixed-point walk along each row), for small and large angles,
+    /// fractional shifts and shifts past the image.
+    #[test]
+    fn warp_mask_follows_its_definition() {
+        let (w, h) = (53usize, 41usize);
+        let mut seed = 17u64;
+        let m = random_mask(w as u32, h as u32, &mut seed, 16);
+        const ONE: f64 = (1u64 << 32) as f64;
+        let fixed = |v: f64| (v * ONE).floor() as i64;
+        for angle in [0.0f32, 0.05, -0.7, 1.3, 4.0, -30.0, 90.0, 180.0] {
+            for (dx, dy) in [(0.0f32, 0.0f32), (2.5, -1.0), (-60.0, 3.0), (0.0, 45.0)] {
+                let a = Alignment {
+                    dx,
+                    dy,
+                    angle_degrees: angle,
+                };
+                let th = (angle as f64).to_radians();
+                let (c, s) = (th.cos(), th.sin());
+                let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
+                let out = warp_mask(&m, &a, 7);
+                for y in 0..h {
+                    let vy = y as f64 - dy as f64 - cy;
+                    let vx0 = -(dx as f64) - cx;
+                    let mut qx = fixed(cx + c * vx0 + s * vy + 0.5);
+                    let mut qy = fixed(cy - s * vx0 + c * vy + 0.5);
+                    for x in 0..w {
+                        let (ix, iy) = (qx >> 32, qy >> 32);
+                        let want = if (0..w as i64).contains(&ix) && (0..h as i64).contains(&iy) {
+                            m.data[iy as usize * w + ix as usize]
+                        } else {
+                            7
+                        };
+                        assert_eq!(out.data[y * w + x], want, "{angle} deg ({x}, {y})");
+                        qx += fixed(c);
+                        qy += fixed(-s);
+                    }
+                }
+            }
+        }
     }
 
     /// A whole-pixel translation by `warp_mask` (its rotation path at angle

@@ -90,7 +90,8 @@ impl Labeling {
     }
 }
 
-fn find(parent: &mut [u32], mut a: u32) -> u32 {
+/// Root of `a` in a union-find forest, halving the path on the way.
+pub(crate) fn find(parent: &mut [u32], mut a: u32) -> u32 {
     while parent[a as usize] != a {
         let p = parent[a as usize];
         parent[a as usize] = parent[p as usize];

@@ -43,7 +43,7 @@
 //! dragged into the box (with 1-3 px misalignment, raw components often
 //! continue along whole traces).
 
-use crate::components::{find, label8, Component, Labeling, Run};
+use crate::components::{label8, Component, Labeling, Run};
 use crate::defect::DefectKind;
 use crate::mask::{span_words, BitMask, Mask};
 
@@ -213,29 +213,29 @@ struct Ctx<'a> {
     h: usize,
     rb: &'a BitMask,
     tb: &'a BitMask,
-    /// Per kind (flash, cut): the components of the other kind without the
-    /// don't-care mask, which join common material into the reference's
-    /// (for flash) or the test's (for cut) components; see [`Grouping`].
-    glue: [&'a Labeling; 2],
-    /// The common material's labelling and the two groupings of it, each
-    /// made when a component first needs it.
-    common: Option<Labeling>,
-    groupings: [Option<Grouping>; 2],
+    r_labels: Option<Labeling>,
+    t_labels: Option<Labeling>,
 }
 
 impl<'a> Ctx<'a> {
+    fn ensure_labels(&mut self) {
+        if self.r_labels.is_none() {
+            self.r_labels = Some(label8(self.rb));
+            self.t_labels = Some(label8(self.tb));
+        }
+    }
+
     /// Facts about raw component `i` of `raw` (class `kind`).
     fn topology(&mut self, raw: &Labeling, i: usize, kind: DefectKind, min_area: u32) -> Topology {
+        self.ensure_labels();
         let (w, h) = (self.w, self.h);
         let (rb, tb) = (self.rb, self.tb);
-        let side = kind as usize;
-        let common = &*self
-            .common
-            .get_or_insert_with(|| label8(&rb.combine(tb, |r, t| r & t)));
         // For a flash, common-material neighbours are grouped by reference
         // component; for a cut, by test component.
-        let group = &*self.groupings[side]
-            .get_or_insert_with(|| Grouping::new(common, rb, tb, self.glue[side]));
+        let group = match kind {
+            DefectKind::Flash => self.r_labels.as_ref().unwrap(),
+            DefectKind::Cut => self.t_labels.as_ref().unwrap(),
+        };
         let mut topo = Topology::default();
         let mut seen: Vec<u32> = Vec::new();
         // The 8-neighbours of the component, run by run: the rows above,
@@ -243,7 +243,13 @@ impl<'a> Ctx<'a> {
         // time. The component's own pixels among them (other material
         // absent, own present) change no fact, so they need not be skipped.
         for run in raw.runs_of(i) {
-            for (ny, x0, x1) in around(run, w, h) {
+            let (x0, x1) = (
+                run.x0.saturating_sub(1) as usize,
+                (run.x1 as usize + 1).min(w),
+            );
+            for ny in run.y.saturating_sub(1) as usize..(run.y as usize + 2).min(h) {
+                // Common material running on from the word before.
+                let mut carry = 0u64;
                 for (k, span) in span_words(x0, x1) {
                     let rv = rb.words[ny * rb.wpr + k] & span;
                     let tv = tb.words[ny * tb.wpr + k] & span;
@@ -253,13 +259,19 @@ impl<'a> Ctx<'a> {
                     };
                     topo.touches_other |= other != 0;
                     topo.touches_common_background |= !rv & !tv & span != 0;
-                }
-                common_stretches(rb, tb, ny, x0, x1, |x| {
-                    let g = group.class[common.label_at(x as u32, ny as u32) as usize - 1];
-                    if !seen.contains(&g) && group.area[g as usize] >= min_area {
-                        seen.push(g);
+                    // A stretch of common material lies in one run of the
+                    // grouping image, so one label lookup (at its start)
+                    // serves all of it.
+                    let common = rv & tv;
+                    let starts = common & !((common << 1) | carry);
+                    carry = common >> 63;
+                    for b in set_bits(starts) {
+                        let g = group.label_at((k * 64 + b) as u32, ny as u32);
+                        if !seen.contains(&g) && group.components[g as usize - 1].area >= min_area {
+                            seen.push(g);
+                        }
                     }
-                });
+                }
             }
         }
         match kind {
@@ -319,97 +331,6 @@ impl DepthWindow {
         })
         .max()
         .unwrap_or(0)
-    }
-}
-
-/// The components of the reference (or of the test) that hold common
-/// material `C = R & T`, as classes of the components of `C`.
-///
-/// `R` is `C` plus `R & !T`, so two components of `C` lie in one component
-/// of `R` exactly when both touch one component of `R & !T` (two touching
-/// pixels of `C` are in one component of `C` already). So one labelling of
-/// `C`, shared by both groupings, and the sparse differences stand in for
-/// labelling the whole reference and the whole test.
-struct Grouping {
-    /// The class of each component of `C`.
-    class: Vec<u32>,
-    /// The area of each class's component: its components of `C` and the
-    /// difference components that touch them.
-    area: Vec<u32>,
-}
-
-impl Grouping {
-    /// `common`: the labelling of `C`; `glue`: of `R & !T` (or `T & !R`).
-    fn new(common: &Labeling, rb: &BitMask, tb: &BitMask, glue: &Labeling) -> Grouping {
-        let (w, h) = (rb.width, rb.height);
-        let n = common.components.len();
-        let mut parent: Vec<u32> = (0..n as u32).collect();
-        // Glue area, held by one common component it touches.
-        let mut glued = vec![0u32; n];
-        let mut touched: Vec<u32> = Vec::new();
-        for (j, piece) in glue.components.iter().enumerate() {
-            touched.clear();
-            for run in glue.runs_of(j) {
-                for (y, x0, x1) in around(run, w, h) {
-                    common_stretches(rb, tb, y, x0, x1, |x| {
-                        touched.push(common.label_at(x as u32, y as u32) - 1);
-                    });
-                }
-            }
-            let Some(&first) = touched.first() else {
-                continue;
-            };
-            for &c in &touched[1..] {
-                let (a, b) = (find(&mut parent, first), find(&mut parent, c));
-                parent[a.max(b) as usize] = a.min(b);
-            }
-            glued[first as usize] += piece.area;
-        }
-        let mut class = vec![u32::MAX; n];
-        let mut area = Vec::new();
-        for c in 0..n {
-            let root = find(&mut parent, c as u32) as usize;
-            if class[root] == u32::MAX {
-                class[root] = area.len() as u32;
-                area.push(0);
-            }
-            class[c] = class[root];
-            area[class[c] as usize] += common.components[c].area + glued[c];
-        }
-        Grouping { class, area }
-    }
-}
-
-/// The rows and columns `(y, x0, x1)` of the 8-neighbourhood of `run`: its
-/// row and the rows above and below, one pixel wider on each side.
-fn around(run: &Run, w: usize, h: usize) -> impl Iterator<Item = (usize, usize, usize)> {
-    let (x0, x1) = (
-        run.x0.saturating_sub(1) as usize,
-        (run.x1 as usize + 1).min(w),
-    );
-    (run.y.saturating_sub(1) as usize..(run.y as usize + 2).min(h)).map(move |y| (y, x0, x1))
-}
-
-/// Calls `f` with the first column of each stretch of common material
-/// (`R & T`) in columns `x0..x1` of row `y`. A stretch lies in one run of
-/// any labelling of common material, so one label lookup serves all of it.
-fn common_stretches(
-    rb: &BitMask,
-    tb: &BitMask,
-    y: usize,
-    x0: usize,
-    x1: usize,
-    mut f: impl FnMut(usize),
-) {
-    // Common material running on from the word before.
-    let mut carry = 0u64;
-    for (k, span) in span_words(x0, x1) {
-        let common = rb.words[y * rb.wpr + k] & tb.words[y * tb.wpr + k] & span;
-        let starts = common & !((common << 1) | carry);
-        carry = common >> 63;
-        for b in set_bits(starts) {
-            f(k * 64 + b);
-        }
     }
 }
 
@@ -485,31 +406,28 @@ pub fn compare(
     let unexpl_flash = outside_either(&dil_r, &dil_nt);
     let unexpl_cut = outside_either(&dil_t, &dil_nr);
     drop((dil_r, dil_nr, dil_t, dil_nt));
-    let raws = [label8(&flash), label8(&cut)];
-    // Without a don't-care mask, the raw differences are the glue of the
-    // groupings; with one, the glue is the unmasked differences.
-    let unmasked = care.map(|_| {
-        let difference = |a: &BitMask, b: &BitMask| label8(&a.combine(b, |a, b| a & !b));
-        [difference(tb, rb), difference(rb, tb)]
-    });
-    let differences = unmasked.as_ref().unwrap_or(&raws);
     let mut ctx = Ctx {
         w,
         h,
         rb,
         tb,
-        // Flashes group by the reference, glued by its own material
-        // (cuts); cuts by the test, glued by flashes.
-        glue: [&differences[1], &differences[0]],
-        common: None,
-        groupings: [None, None],
+        r_labels: None,
+        t_labels: None,
     };
     let grow = p.tolerance.ceil() as u32 + 1;
     let mut out = Vec::new();
-    for (kind, raw_mask, unexpl, raw) in [
-        (DefectKind::Flash, &flash, &unexpl_flash, &raws[0]),
-        (DefectKind::Cut, &cut, &unexpl_cut, &raws[1]),
-    ] {
+    for kind in [DefectKind::Flash, DefectKind::Cut] {
+        let raw_mask = if kind == DefectKind::Flash {
+            &flash
+        } else {
+            &cut
+        };
+        let unexpl = if kind == DefectKind::Flash {
+            &unexpl_flash
+        } else {
+            &unexpl_cut
+        };
+        let raw = label8(raw_mask);
         // Kept pixels, set as they are reached: this doubles as the growth's
         // visited set, as a growth stays inside its own raw component.
         let mut keep = BitMask::new(w, h);
@@ -520,8 +438,8 @@ pub fn compare(
             if c.area < p.min_area {
                 continue;
             }
-            let seeded = pixels_in(unexpl, raw, i).next().is_some();
-            let topo = ctx.topology(raw, i, kind, p.min_area);
+            let seeded = pixels_in(unexpl, &raw, i).next().is_some();
+            let topo = ctx.topology(&raw, i, kind, p.min_area);
             let rescued =
                 !topo.touches_other || !topo.touches_common_background || topo.joins || topo.splits;
             if !seeded && !rescued {
@@ -539,7 +457,7 @@ pub fn compare(
             // the deepest pixels (the middle of the gap or bridge).
             queue.clear();
             if seeded {
-                for (x, y) in pixels_in(unexpl, raw, i) {
+                for (x, y) in pixels_in(unexpl, &raw, i) {
                     keep.set(x, y);
                     queue.push((x as u32, y as u32, 0));
                 }
@@ -610,7 +528,6 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mask::random_mask;
 
     fn compare_default(r: &Mask, t: &Mask) -> Vec<Defect> {
         let [r, t] = [r, t].map(BitMask::from_mask);
@@ -621,39 +538,6 @@ mod tests {
         for y in y0..y1 {
             for x in x0..x1 {
                 m.data[(y * m.width + x) as usize] = v;
-            }
-        }
-    }
-
-    /// Common components grouped through the differences are the
-    /// reference's (and the test's) own components: one class exactly when
-    /// one component, with the component's area.
-    #[test]
-    fn groupings_are_the_images_components() {
-        let mut seed = 21u64;
-        for (w, h) in [(40u32, 30u32), (130, 50)] {
-            let r = BitMask::from_mask(&random_mask(w, h, &mut seed, 14));
-            let t = BitMask::from_mask(&random_mask(w, h, &mut seed, 14));
-            let common = label8(&r.combine(&t, |a, b| a & b));
-            for (image, other) in [(&r, &t), (&t, &r)] {
-                let glue = label8(&image.combine(other, |a, b| a & !b));
-                let grouping = Grouping::new(&common, &r, &t, &glue);
-                let whole = label8(image);
-                let label_of: Vec<u32> = (0..common.components.len())
-                    .map(|c| {
-                        let run = common.runs_of(c).next().expect("components are not empty");
-                        whole.label_at(run.x0, run.y)
-                    })
-                    .collect();
-                for (c, &label) in label_of.iter().enumerate() {
-                    let class = grouping.class[c];
-                    let area = whole.components[label as usize - 1].area;
-                    assert_eq!(grouping.area[class as usize], area, "{w}x{h}");
-                    for (d, &other_label) in label_of.iter().enumerate() {
-                        let same_class = grouping.class[d] == class;
-                        assert_eq!(same_class, other_label == label, "{w}x{h}: {c}, {d}");
-                    }
-                }
             }
         }
     }

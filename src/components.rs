@@ -90,8 +90,7 @@ impl Labeling {
     }
 }
 
-/// Root of `a` in a union-find forest, halving the path on the way.
-pub(crate) fn find(parent: &mut [u32], mut a: u32) -> u32 {
+fn find(parent: &mut [u32], mut a: u32) -> u32 {
     while parent[a as usize] != a {
         let p = parent[a as usize];
         parent[a as usize] = parent[p as usize];

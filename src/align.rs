@@ -1527,20 +1527,16 @@ fn tile_costs(
         let dx = dxi as i32 - crange;
         // Columns where both sides exist; none when the shift is as wide as
         // the (tiny) image.
-        let (x0, x1) = (dx.max(0), cw as i32 + dx.min(0));
-        if x1 <= x0 {
+        let Some((x0, x1)) = overlap(dx, cw) else {
             continue;
-        }
-        let (x0, x1) = (x0 as usize, x1 as usize);
+        };
         reference.shifted(dx, &mut shifted);
         let valid: Vec<u64> = (0..wpr).map(|k| Planes::span(k, x0, x1)).collect();
         for dyi in 0..side {
             let dy = dyi as i32 - crange;
-            let (y0, y1) = (dy.max(0), ch as i32 + dy.min(0));
-            if y1 <= y0 {
+            let Some((y0, y1)) = overlap(dy, ch) else {
                 continue;
-            }
-            let (y0, y1) = (y0 as usize, y1 as usize);
+            };
             let shift = dyi * side + dxi;
             for ty in 0..ny {
                 let (r0, r1) = ((ty * ctile).max(y0), ((ty + 1) * ctile).min(y1));
@@ -1572,6 +1568,13 @@ fn tile_costs(
         }
     }
     (ccost, ccnt)
+}
+
+/// The positions `p` in `0..len` whose source `p - d` is in `0..len` too,
+/// as a range `(start, end)`; `None` when there are none.
+fn overlap(d: i32, len: usize) -> Option<(usize, usize)> {
+    let (start, end) = (i64::from(d).max(0), len as i64 + i64::from(d).min(0));
+    (start < end).then_some((start as usize, end as usize))
 }
 
 /// The displacement field from the node costs.

@@ -88,17 +88,21 @@ pub fn binarize(gray: &GrayImage, threshold: Threshold, polarity: Polarity) -> B
 /// level from the sample is the full image's (the DeepPCB results are the
 /// same), and counting was a tenth of a pair's analysis.
 fn histogram(img: &GrayImage) -> [u32; 256] {
-    // Four interleaved histograms break the store-to-load dependency on
-    // runs of equal values (binarised images are long runs of 0 and 255);
-    // the even bytes come from one 8-byte load each eight.
-    let mut hs = [[0u32; 256]; 4];
+    // Interleaved histograms break the store-to-load dependency on runs of
+    // equal values (a part's background is long runs of nearly one grey
+    // level): the even bytes of four 8-byte loads go to sixteen histograms,
+    // so a count rarely waits on the one before. Four histograms spent 20 %
+    // more time here; thirty-two, no less than sixteen.
+    let mut hs = [[0u32; 256]; 16];
     let width = img.width() as usize;
     for row in img.as_raw().chunks(width.max(1)).step_by(2) {
-        let (words, rest) = row.as_chunks::<8>();
-        for w in words {
-            let v = u64::from_le_bytes(*w);
-            for (i, h) in hs.iter_mut().enumerate() {
-                h[((v >> (16 * i)) & 0xff) as usize] += 1;
+        let (blocks, rest) = row.as_chunks::<32>();
+        for block in blocks {
+            for (w, word) in block.as_chunks::<8>().0.iter().enumerate() {
+                let v = u64::from_le_bytes(*word);
+                for i in 0..4 {
+                    hs[4 * w + i][((v >> (16 * i)) & 0xff) as usize] += 1;
+                }
             }
         }
         for &v in rest.iter().step_by(2) {
@@ -221,6 +225,20 @@ mod tests {
             }
             assert_eq!(mask.words[2] >> 2, 0, "bits past the row's end");
         }
+    }
+
+    /// The interleaved histogram counts every other pixel of every other
+    /// row, also in a row's last partial block.
+    #[test]
+    fn histogram_counts_the_sample() {
+        let gray = GrayImage::from_fn(75, 5, |x, y| Luma([((x * 7 + y * 3) % 256) as u8]));
+        let mut want = [0u32; 256];
+        for (x, y, v) in gray.enumerate_pixels() {
+            if x % 2 == 0 && y % 2 == 0 {
+                want[v.0[0] as usize] += 1;
+            }
+        }
+        assert_eq!(histogram(&gray), want);
     }
 
     #[test]

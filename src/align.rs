@@ -1392,14 +1392,6 @@ impl Planes {
             }
         }
     }
-
-    /// The bits of word column `k` that hold blocks `x0..x1`.
-    fn span(k: usize, x0: usize, x1: usize) -> u64 {
-        let first = k * Self::BLOCKS;
-        let bits = |x: usize| 2 * x.clamp(first, first + Self::BLOCKS) - 2 * first;
-        let below = |n: usize| if n == 64 { !0 } else { (1u64 << n) - 1 };
-        below(bits(x1)) & !below(bits(x0))
-    }
 }
 
 /// Each node's matching cost for every shift within the search range, in
@@ -1531,7 +1523,11 @@ fn tile_costs(
             continue;
         };
         reference.shifted(dx, &mut shifted);
-        let valid: Vec<u64> = (0..wpr).map(|k| Planes::span(k, x0, x1)).collect();
+        // The bits of blocks `x0..x1`, two to a block, per word column.
+        let mut valid = vec![0u64; wpr];
+        for (k, bits) in span_words(2 * x0, 2 * x1) {
+            valid[k] = bits;
+        }
         for dyi in 0..side {
             let dy = dyi as i32 - crange;
             let Some((y0, y1)) = overlap(dy, ch) else {

@@ -360,16 +360,80 @@ fn pixels_in<'a>(
     })
 }
 
-const NEIGHBOURS: [(i64, i64); 8] = [
-    (-1, -1),
-    (0, -1),
-    (1, -1),
-    (-1, 0),
-    (1, 0),
-    (-1, 1),
-    (0, 1),
-    (1, 1),
-];
+/// Geodesic growth by 8-neighbour steps through a mask, a word at a time.
+/// From seeds in one raw component, growing through the raw mask reaches
+/// the pixels of that component within the step count, as a breadth-first
+/// search does (only its own pixels are 8-adjacent to a component), but
+/// without looking at eight neighbours of every pixel.
+#[derive(Default)]
+struct Grower {
+    /// The grown set on a window of the image, `nw` words per row.
+    grown: Vec<u64>,
+    /// Its rows dilated horizontally by one pixel.
+    wide: Vec<u64>,
+}
+
+impl Grower {
+    /// Grows `seeds` by `steps` steps through the set pixels of `within`
+    /// and adds what they reach to `keep`. Only the seeds' box widened by
+    /// `steps` can be reached, so only it is worked on.
+    fn grow(
+        &mut self,
+        seeds: &[(usize, usize)],
+        within: &BitMask,
+        steps: usize,
+        keep: &mut BitMask,
+    ) {
+        let Some(x0) = seeds.iter().map(|s| s.0).min() else {
+            return;
+        };
+        let x1 = seeds.iter().map(|s| s.0).max().unwrap_or(x0);
+        let (y0, y1) = (seeds[0].1, seeds[seeds.len() - 1].1);
+        let (y0, y1) = (
+            y0.min(y1).saturating_sub(steps),
+            (y0.max(y1) + steps + 1).min(within.height),
+        );
+        let (k0, k1) = (
+            x0.saturating_sub(steps) / 64,
+            (x1 + steps).min(within.width - 1) / 64 + 1,
+        );
+        let nw = k1 - k0;
+        let rows = y1 - y0;
+        self.grown.clear();
+        self.grown.resize(rows * nw, 0);
+        for &(x, y) in seeds {
+            self.grown[(y - y0) * nw + x / 64 - k0] |= 1 << (x % 64);
+        }
+        let within_row = |y: usize| &within.words[y * within.wpr + k0..y * within.wpr + k1];
+        for _ in 0..steps {
+            self.wide.clear();
+            for row in self.grown.chunks_exact(nw) {
+                let mut left = 0;
+                for (j, &v) in row.iter().enumerate() {
+                    let right = row.get(j + 1).map_or(0, |&r| r << 63);
+                    self.wide.push(v | (v << 1) | left | (v >> 1) | right);
+                    left = v >> 63;
+                }
+            }
+            for r in 0..rows {
+                let above = if r > 0 { r - 1 } else { r };
+                let below = (r + 1).min(rows - 1);
+                for (j, &m) in within_row(y0 + r).iter().enumerate() {
+                    let reach = self.wide[above * nw + j]
+                        | self.wide[r * nw + j]
+                        | self.wide[below * nw + j];
+                    self.grown[r * nw + j] |= reach & m;
+                }
+            }
+        }
+        for (r, row) in self.grown.chunks_exact(nw).enumerate() {
+            let start = (y0 + r) * keep.wpr + k0;
+            for (k, &v) in keep.words[start..start + nw].iter_mut().zip(row) {
+                *k |= v;
+            }
+        }
+    }
+}
 
 /// Compare the reference's material `rb` (already in the test frame) with
 /// the test's `tb`. `care`: pixels where differences count (`None`: all).
@@ -414,7 +478,8 @@ pub fn compare(
         r_labels: None,
         t_labels: None,
     };
-    let grow = p.tolerance.ceil() as u32 + 1;
+    let grow = p.tolerance.ceil() as usize + 1;
+    let mut grower = Grower::default();
     let mut out = Vec::new();
     for kind in [DefectKind::Flash, DefectKind::Cut] {
         let raw_mask = if kind == DefectKind::Flash {
@@ -428,17 +493,18 @@ pub fn compare(
             &unexpl_cut
         };
         let raw = label8(raw_mask);
-        // Kept pixels, set as they are reached: this doubles as the growth's
-        // visited set, as a growth stays inside its own raw component.
         let mut keep = BitMask::new(w, h);
         let mut facts: Vec<Option<(Topology, Evidence)>> = vec![None; raw.components.len()];
-        // (x, y, steps from the seeds)
-        let mut queue: Vec<(u32, u32, u32)> = Vec::new();
+        let mut seeds: Vec<(usize, usize)> = Vec::new();
         for (i, c) in raw.components.iter().enumerate() {
             if c.area < p.min_area {
                 continue;
             }
-            let seeded = pixels_in(unexpl, &raw, i).next().is_some();
+            // Seeds: unexplained pixels; for topology-rescued components
+            // the deepest pixels (the middle of the gap or bridge).
+            seeds.clear();
+            seeds.extend(pixels_in(unexpl, &raw, i));
+            let seeded = !seeds.is_empty();
             let topo = ctx.topology(&raw, i, kind, p.min_area);
             let rescued =
                 !topo.touches_other || !topo.touches_common_background || topo.joins || topo.splits;
@@ -453,44 +519,12 @@ pub fn compare(
                     Evidence::Topology
                 },
             ));
-            // Seeds: unexplained pixels; for topology-rescued components
-            // the deepest pixels (the middle of the gap or bridge).
-            queue.clear();
-            if seeded {
-                for (x, y) in pixels_in(unexpl, &raw, i) {
-                    keep.set(x, y);
-                    queue.push((x as u32, y as u32, 0));
-                }
-            } else {
+            if !seeded {
                 let depth = ctx.depth_window(&raw.components[i]);
                 let deepest = depth.max_over(raw.runs_of(i));
-                for (x, y) in raw.points_of(i) {
-                    if depth.at(x, y) == deepest {
-                        keep.set(x, y);
-                        queue.push((x as u32, y as u32, 0));
-                    }
-                }
+                seeds.extend(raw.points_of(i).filter(|&(x, y)| depth.at(x, y) == deepest));
             }
-            let mut head = 0;
-            while head < queue.len() {
-                let (x, y, d) = queue[head];
-                head += 1;
-                if d >= grow {
-                    continue;
-                }
-                let (x, y) = (i64::from(x), i64::from(y));
-                for (ddx, ddy) in NEIGHBOURS {
-                    let (nx, ny) = (x + ddx, y + ddy);
-                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
-                        continue;
-                    }
-                    let (nx, ny) = (nx as usize, ny as usize);
-                    if !keep.get(nx, ny) && raw_mask.get(nx, ny) {
-                        keep.set(nx, ny);
-                        queue.push((nx as u32, ny as u32, d + 1));
-                    }
-                }
-            }
+            grower.grow(&seeds, raw_mask, grow, &mut keep);
         }
         let kept = label8(&keep);
         for (j, c) in kept.components.iter().enumerate() {
@@ -574,6 +608,59 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].kind, DefectKind::Flash);
         assert!(d[0].topology.joins);
+    }
+
+    /// The word-wise growth reaches what a breadth-first search of
+    /// `steps` 8-neighbour steps through the component reaches, on random
+    /// masks across word boundaries and at image edges, from seeds spread
+    /// over the component (including its first and last pixels).
+    #[test]
+    fn growth_matches_a_breadth_first_search() {
+        let mut seed = 11u64;
+        for (w, h) in [(1, 1), (5, 3), (70, 9), (130, 40)] {
+            for density in [12u64, 20, 26] {
+                let m = crate::mask::random_mask(w, h, &mut seed, density);
+                let within = BitMask::from_mask(&m);
+                let labels = label8(&within);
+                for i in 0..labels.components.len().min(6) {
+                    let points: Vec<_> = labels.points_of(i).collect();
+                    let seeds: Vec<_> = points.iter().copied().step_by(37).collect();
+                    for steps in [0, 1, 4] {
+                        let mut keep = BitMask::new(w as usize, h as usize);
+                        Grower::default().grow(&seeds, &within, steps, &mut keep);
+                        let expected = breadth_first(&seeds, &within, steps);
+                        assert_eq!(keep.words, expected.words, "{w}x{h} {density} {i} {steps}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn breadth_first(seeds: &[(usize, usize)], within: &BitMask, steps: usize) -> BitMask {
+        let (w, h) = (within.width as i64, within.height as i64);
+        let mut reached = BitMask::new(within.width, within.height);
+        let mut queue: Vec<(i64, i64, usize)> = Vec::new();
+        for &(x, y) in seeds {
+            reached.set(x, y);
+            queue.push((x as i64, y as i64, 0));
+        }
+        let mut head = 0;
+        while let Some(&(x, y, d)) = queue.get(head) {
+            head += 1;
+            if d == steps {
+                continue;
+            }
+            for (nx, ny) in (-1..=1).flat_map(|dy| (-1..=1).map(move |dx| (x + dx, y + dy))) {
+                if (0..w).contains(&nx) && (0..h).contains(&ny) {
+                    let (nx, ny) = (nx as usize, ny as usize);
+                    if within.get(nx, ny) && !reached.get(nx, ny) {
+                        reached.set(nx, ny);
+                        queue.push((nx as i64, ny as i64, d + 1));
+                    }
+                }
+            }
+        }
+        reached
     }
 
     /// The row-wise passes give the classic per-pixel chamfer, on random

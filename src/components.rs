@@ -180,15 +180,15 @@ pub fn label8(mask: &BitMask) -> Labeling {
         prev_end = cur_end;
     }
     row_start.push(runs.len() as u32);
-    // Compact labels.
+    // Compact labels in one forward pass. A run's parent is never after
+    // it (a root is the first run of its set), so its parent's label is
+    // already known: no find per run.
     let n = runs.len();
     let mut comp_of_run = vec![0u32; n];
-    let mut root_label = vec![u32::MAX; n];
     let mut components: Vec<Component> = Vec::new();
     for i in 0..n {
-        let r = find(&mut parent, i as u32) as usize;
-        if root_label[r] == u32::MAX {
-            root_label[r] = components.len() as u32;
+        let p = parent[i] as usize;
+        let l = if p == i {
             components.push(Component {
                 area: 0,
                 min_x: u32::MAX,
@@ -196,8 +196,10 @@ pub fn label8(mask: &BitMask) -> Labeling {
                 max_x: 0,
                 max_y: 0,
             });
-        }
-        let l = root_label[r];
+            components.len() as u32 - 1
+        } else {
+            comp_of_run[p]
+        };
         comp_of_run[i] = l;
         let run = runs[i];
         let c = &mut components[l as usize];

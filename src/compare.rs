@@ -138,7 +138,9 @@ pub fn boundary_distances(masks: [&Mask; 2]) -> [Vec<u8>; 2] {
             from_row(r0, &v0[up.clone()], &above0[up.start..], h0);
             from_row(r1, &v1[up.clone()], &above1[up.start..], h1);
         }
-        chain(r0.iter(), h0.iter_mut(), r1.iter(), h1.iter_mut());
+        across(r0, h0, Pass::Forward);
+        across(r1, h1, Pass::Forward);
+        chain(h0.iter_mut(), h1.iter_mut());
     }
     for y in (0..h).rev() {
         let (r0, r1) = (&v0[y * w..(y + 1) * w], &v1[y * w..(y + 1) * w]);
@@ -150,36 +152,60 @@ pub fn boundary_distances(masks: [&Mask; 2]) -> [Vec<u8>; 2] {
             from_row(r0, &v0[down.clone()], &below0[..w], h0);
             from_row(r1, &v1[down.clone()], &below1[..w], h1);
         }
-        chain(
-            r0.iter().rev(),
-            h0.iter_mut().rev(),
-            r1.iter().rev(),
-            h1.iter_mut().rev(),
-        );
+        across(r0, h0, Pass::Backward);
+        across(r1, h1, Pass::Backward);
+        chain(h0.iter_mut().rev(), h1.iter_mut().rev());
     }
     [d0, d1]
 }
 
-/// The same-row part of a raster pass over one row of each mask, in pass
-/// order: each pixel's candidate through the pixel before it. The previous
-/// distance stays in a register; read back from the row, each pixel waited
-/// on the store of the one before.
-fn chain<'v, 'd>(
-    v0: impl Iterator<Item = &'v u8>,
-    d0: impl Iterator<Item = &'d mut u8>,
-    v1: impl Iterator<Item = &'v u8>,
-    d1: impl Iterator<Item = &'d mut u8>,
-) {
-    let mut pixels = v0.zip(d0).zip(v1.zip(d1));
+/// Which way a raster pass runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Pass {
+    Forward,
+    Backward,
+}
+
+/// The same-row candidate of the pixels whose predecessor in the pass
+/// (the pixel before it in the row) has the other value: one step (3).
+/// A whole-row loop that vectorises; [`chain`] then only carries
+/// distances along the row.
+fn across(v: &[u8], here: &mut [u8], pass: Pass) {
+    let w = v.len();
+    let (pixels, before) = match pass {
+        Pass::Forward => (1..w, 0..w - 1),
+        Pass::Backward => (0..w - 1, 1..w),
+    };
+    for ((h, &vx), &px) in here[pixels.clone()]
+        .iter_mut()
+        .zip(&v[pixels])
+        .zip(&v[before])
+    {
+        *h = (*h).min(step(vx, px, 255, 3));
+    }
+}
+
+/// The rest of the same-row part of a raster pass, over one row of each
+/// mask in pass order: each pixel's candidate through the pixel before it
+/// on its own side, that pixel's distance plus 3. Distances are at least 3,
+/// so where the pixel before is across an edge (set by [`across`]) this
+/// candidate is never the lower one, and the chain needs no test of the
+/// pixels' values: one add and one min per pixel, the previous distance
+/// kept in a register (read back from the row, each pixel waited on the
+/// store of the one before).
+fn chain<'d>(d0: impl Iterator<Item = &'d mut u8>, d1: impl Iterator<Item = &'d mut u8>) {
+    let mut pixels = d0.zip(d1);
     // The first pixel of the pass has no pixel before it.
-    let Some(((&v, d), (&u, e))) = pixels.next() else {
+    let Some((d, e)) = pixels.next() else {
         return;
     };
-    let (mut p0, mut p1) = ((v, *d), (u, *e));
-    for ((&v, d), (&u, e)) in pixels {
-        p0 = (v, (*d).min(step(v, p0.0, p0.1, 3)));
-        p1 = (u, (*e).min(step(u, p1.0, p1.1, 3)));
-        (*d, *e) = (p0.1, p1.1);
+    // In u32, so that no add saturates: a pixel's result is at most its
+    // own distance, which fits a byte.
+    let (mut p0, mut p1) = (u32::from(*d), u32::from(*e));
+    for (d, e) in pixels {
+        p0 = u32::from(*d).min(p0 + 3);
+        p1 = u32::from(*e).min(p1 + 3);
+        (*d, *e) = (p0 as u8, p1 as u8);
     }
 }
 

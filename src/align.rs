@@ -1430,10 +1430,16 @@ impl NodeCosts {
                 let t = ty * nx + tx;
                 for cy in ty.saturating_sub(win)..(ty + win + 1).min(ny) {
                     for cx in tx.saturating_sub(win)..(tx + win + 1).min(nx) {
-                        let c = cy * nx + cx;
-                        for i in 0..ss {
-                            cost[t * ss + i] += ccost[c * ss + i];
-                            cnt[t * ss + i] += ccnt[c * ss + i];
+                        let (c, t) = (
+                            (cy * nx + cx) * ss..(cy * nx + cx + 1) * ss,
+                            t * ss..(t + 1) * ss,
+                        );
+                        // Whole slices, so that the adds vectorise.
+                        for (sum, &v) in cost[t.clone()].iter_mut().zip(&ccost[c.clone()]) {
+                            *sum += v;
+                        }
+                        for (sum, &v) in cnt[t].iter_mut().zip(&ccnt[c]) {
+                            *sum += v;
                         }
                     }
                 }

@@ -172,6 +172,9 @@ enum Pass {
 /// distances along the row.
 fn across(v: &[u8], here: &mut [u8], pass: Pass) {
     let w = v.len();
+    if w < 2 {
+        return;
+    }
     let (pixels, before) = match pass {
         Pass::Forward => (1..w, 0..w - 1),
         Pass::Backward => (0..w - 1, 1..w),
@@ -410,14 +413,15 @@ impl Grower {
         steps: usize,
         keep: &mut BitMask,
     ) {
-        let Some(x0) = seeds.iter().map(|s| s.0).min() else {
+        let Some((x0, x1, y0, y1)) = seeds.iter().fold(None, |b, &(x, y)| {
+            let (x0, x1, y0, y1) = b.unwrap_or((x, x, y, y));
+            Some((x0.min(x), x1.max(x), y0.min(y), y1.max(y)))
+        }) else {
             return;
         };
-        let x1 = seeds.iter().map(|s| s.0).max().unwrap_or(x0);
-        let (y0, y1) = (seeds[0].1, seeds[seeds.len() - 1].1);
         let (y0, y1) = (
-            y0.min(y1).saturating_sub(steps),
-            (y0.max(y1) + steps + 1).min(within.height),
+            y0.saturating_sub(steps),
+            (y1 + steps + 1).min(within.height),
         );
         let (k0, k1) = (
             x0.saturating_sub(steps) / 64,

@@ -1604,8 +1604,9 @@ fn choose_field(costs: &NodeCosts) -> DisplacementField {
     // alignment), then the median of its 3x3 neighbourhood. Blank windows
     // (flat cost) thus inherit their neighbours' displacement.
     //
-    // Mean costs are divided out once: each node is picked twice, and each
-    // pick reads every shift's cost several times.
+    // Mean costs are divided out once, and each node's minimum and
+    // tolerance found once: each node is picked twice, and each pick reads
+    // every shift's cost.
     let mean: Vec<f64> = cost
         .iter()
         .zip(cnt)
@@ -1617,28 +1618,37 @@ fn choose_field(costs: &NodeCosts) -> DisplacementField {
             }
         })
         .collect();
-    let pick = |t: usize, prior: (f32, f32)| -> (f32, f32) {
-        let c = |dyi: usize, dxi: usize| mean[(t * side + dyi) * side + dxi];
-        let (mut bx, mut by, mut bc) = (range as usize, range as usize, f64::INFINITY);
-        for dyi in 0..side {
-            for dxi in 0..side {
-                if c(dyi, dxi) < bc {
-                    (bx, by, bc) = (dxi, dyi, c(dyi, dxi));
+    let c = |t: usize, dyi: usize, dxi: usize| mean[(t * side + dyi) * side + dxi];
+    // Per node, its best shift and the cost up to which a shift counts as
+    // good as it.
+    let near: Vec<(usize, usize, f64)> = (0..n)
+        .map(|t| {
+            let c = |dyi: usize, dxi: usize| c(t, dyi, dxi);
+            let (mut bx, mut by, mut bc) = (range as usize, range as usize, f64::INFINITY);
+            for dyi in 0..side {
+                for dxi in 0..side {
+                    if c(dyi, dxi) < bc {
+                        (bx, by, bc) = (dxi, dyi, c(dyi, dxi));
+                    }
                 }
             }
-        }
-        let mut steep = 0f64;
-        for (ox, oy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
-            let (x, y) = (bx as i32 + ox, by as i32 + oy);
-            if x >= 0 && y >= 0 && (x as usize) < side && (y as usize) < side {
-                steep = steep.max(c(y as usize, x as usize) - bc);
+            let mut steep = 0f64;
+            for (ox, oy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
+                let (x, y) = (bx as i32 + ox, by as i32 + oy);
+                if x >= 0 && y >= 0 && (x as usize) < side && (y as usize) < side {
+                    steep = steep.max(c(y as usize, x as usize) - bc);
+                }
             }
-        }
-        let eps = 0.3 * steep;
+            (bx, by, bc + 0.3 * steep)
+        })
+        .collect();
+    let pick = |t: usize, prior: (f32, f32)| -> (f32, f32) {
+        let c = |dyi: usize, dxi: usize| c(t, dyi, dxi);
+        let (bx, by, within) = near[t];
         let (mut px, mut py, mut pd) = (bx, by, f32::INFINITY);
         for dyi in 0..side {
             for dxi in 0..side {
-                if c(dyi, dxi) <= bc + eps {
+                if c(dyi, dxi) <= within {
                     let (vx, vy) = (
                         (dxi as f32 - range as f32) * scale,
                         (dyi as f32 - range as f32) * scale,

@@ -389,78 +389,52 @@ fn pixels_in<'a>(
     })
 }
 
-/// Geodesic growth by 8-neighbour steps through a mask, a word at a time.
-/// From seeds in one raw component, growing through the raw mask reaches
-/// the pixels of that component within the step count, as a breadth-first
-/// search does (only its own pixels are 8-adjacent to a component), but
-/// without looking at eight neighbours of every pixel.
-#[derive(Default)]
-struct Grower {
-    /// The grown set on a window of the image, `nw` words per row.
-    grown: Vec<u64>,
-    /// Its rows dilated horizontally by one pixel.
-    wide: Vec<u64>,
-}
-
-impl Grower {
-    /// Grows `seeds` by `steps` steps through the set pixels of `within`
-    /// and adds what they reach to `keep`. Only the seeds' box widened by
-    /// `steps` can be reached, so only it is worked on.
-    fn grow(
-        &mut self,
-        seeds: &[(usize, usize)],
-        within: &BitMask,
-        steps: usize,
-        keep: &mut BitMask,
-    ) {
-        let Some((x0, x1, y0, y1)) = seeds.iter().fold(None, |b, &(x, y)| {
-            let (x0, x1, y0, y1) = b.unwrap_or((x, x, y, y));
-            Some((x0.min(x), x1.max(x), y0.min(y), y1.max(y)))
-        }) else {
-            return;
-        };
-        let (y0, y1) = (
-            y0.saturating_sub(steps),
-            (y1 + steps + 1).min(within.height),
-        );
-        let (k0, k1) = (
-            x0.saturating_sub(steps) / 64,
-            (x1 + steps).min(within.width - 1) / 64 + 1,
-        );
-        let nw = k1 - k0;
-        let rows = y1 - y0;
-        self.grown.clear();
-        self.grown.resize(rows * nw, 0);
-        for &(x, y) in seeds {
-            self.grown[(y - y0) * nw + x / 64 - k0] |= 1 << (x % 64);
-        }
-        let within_row = |y: usize| &within.words[y * within.wpr + k0..y * within.wpr + k1];
-        for _ in 0..steps {
-            self.wide.clear();
-            for row in self.grown.chunks_exact(nw) {
-                let mut left = 0;
-                for (j, &v) in row.iter().enumerate() {
-                    let right = row.get(j + 1).map_or(0, |&r| r << 63);
-                    self.wide.push(v | (v << 1) | left | (v >> 1) | right);
-                    left = v >> 63;
-                }
-            }
-            for r in 0..rows {
-                let above = if r > 0 { r - 1 } else { r };
-                let below = (r + 1).min(rows - 1);
-                for (j, &m) in within_row(y0 + r).iter().enumerate() {
-                    let reach = self.wide[above * nw + j]
-                        | self.wide[r * nw + j]
-                        | self.wide[below * nw + j];
-                    self.grown[r * nw + j] |= reach & m;
-                }
-            }
-        }
-        for (r, row) in self.grown.chunks_exact(nw).enumerate() {
-            let start = (y0 + r) * keep.wpr + k0;
-            for (k, &v) in keep.words[start..start + nw].iter_mut().zip(row) {
-                *k |= v;
-            }
+/// Geodesic growth by 8-neighbour steps: `seeds` grown by `steps` steps
+/// through the set pixels of `within`, added to `keep`. From seeds in one
+/// raw component, growing through the raw mask reaches the pixels of that
+/// component within the step count, as a breadth-first search does (only
+/// its own pixels are 8-adjacent to a component), but a word at a time:
+/// each step is a 3x3 dilation, masked. Only the seeds' box widened by
+/// `steps` can be reached, so only those words are worked on.
+fn grow(seeds: &[(usize, usize)], within: &BitMask, steps: usize, keep: &mut BitMask) {
+    let Some((x0, x1, y0, y1)) = seeds.iter().fold(None, |b, &(x, y)| {
+        let (x0, x1, y0, y1) = b.unwrap_or((x, x, y, y));
+        Some((x0.min(x), x1.max(x), y0.min(y), y1.max(y)))
+    }) else {
+        return;
+    };
+    let (y0, y1) = (
+        y0.saturating_sub(steps),
+        (y1 + steps + 1).min(within.height),
+    );
+    let (k0, k1) = (
+        x0.saturating_sub(steps) / 64,
+        (x1 + steps).min(within.width - 1) / 64 + 1,
+    );
+    let nw = k1 - k0;
+    // Rows `y0..y1`, words `k0..k1` of a mask, as a mask of their own.
+    let window = |m: &BitMask| BitMask {
+        width: nw * 64,
+        height: y1 - y0,
+        wpr: nw,
+        words: (y0..y1)
+            .flat_map(|y| &m.words[y * m.wpr + k0..y * m.wpr + k1])
+            .copied()
+            .collect(),
+    };
+    let allowed = window(within);
+    let mut grown = BitMask::new(nw * 64, y1 - y0);
+    for &(x, y) in seeds {
+        grown.set(x - 64 * k0, y - y0);
+    }
+    for _ in 0..steps {
+        // The 3x3 square is the Euclidean disk of radius 1.5.
+        grown = grown.dilate_disk(1.5).combine(&allowed, |g, a| g & a);
+    }
+    for (y, row) in (y0..y1).zip(grown.words.chunks_exact(nw)) {
+        let start = y * keep.wpr + k0;
+        for (k, &v) in keep.words[start..start + nw].iter_mut().zip(row) {
+            *k |= v;
         }
     }
 }
@@ -508,8 +482,7 @@ pub fn compare(
         r_labels: None,
         t_labels: None,
     };
-    let grow = p.tolerance.ceil() as usize + 1;
-    let mut grower = Grower::default();
+    let steps = p.tolerance.ceil() as usize + 1;
     let mut out = Vec::new();
     for kind in [DefectKind::Flash, DefectKind::Cut] {
         let raw_mask = if kind == DefectKind::Flash {
@@ -554,7 +527,7 @@ pub fn compare(
                 let deepest = depth.max_over(raw.runs_of(i));
                 seeds.extend(raw.points_of(i).filter(|&(x, y)| depth.at(x, y) == deepest));
             }
-            grower.grow(&seeds, raw_mask, grow, &mut keep);
+            grow(&seeds, raw_mask, steps, &mut keep);
         }
         let kept = label8(&keep);
         for (j, c) in kept.components.iter().enumerate() {
@@ -657,7 +630,7 @@ mod tests {
                     let seeds: Vec<_> = points.iter().copied().step_by(37).collect();
                     for steps in [0, 1, 4] {
                         let mut keep = BitMask::new(w as usize, h as usize);
-                        Grower::default().grow(&seeds, &within, steps, &mut keep);
+                        grow(&seeds, &within, steps, &mut keep);
                         let expected = breadth_first(&seeds, &within, steps);
                         assert_eq!(keep.words, expected.words, "{w}x{h} {density} {i} {steps}");
                     }

@@ -79,15 +79,13 @@ pub struct Alignment {
 /// Word mask of the columns `x` of a `width`-pixel row, among words
 /// `words`, whose source `x - dx` is inside the row.
 fn valid_columns(width: usize, dx: i32, words: std::ops::Range<usize>) -> Vec<u64> {
-    words
-        .map(|k| {
-            (0..64).fold(0u64, |v, b| {
-                let sx = (k * 64 + b) as i64 - i64::from(dx);
-                let inside = k * 64 + b < width && sx >= 0 && (sx as usize) < width;
-                v | (u64::from(inside) << b)
-            })
-        })
-        .collect()
+    let mut valid = vec![0u64; words.len()];
+    if let Some((x0, x1)) = overlap(dx, width) {
+        for (k, bits) in span_words(x0, x1).filter(|(k, _)| words.contains(k)) {
+            valid[k - words.start] = bits;
+        }
+    }
+    valid
 }
 
 /// `dst(x) = src(x - dx)` for a bit-packed row, 0 where there is no source.
@@ -1031,6 +1029,28 @@ mod tests {
         }
     }
 
+    /// The valid columns are, bit by bit, the columns inside the row whose
+    /// source is inside it too, for shifts either way, past the row, and
+    /// word ranges that start after the first word.
+    #[test]
+    fn valid_columns_are_the_columns_with_a_source() {
+        for width in [1usize, 64, 70, 130] {
+            for dx in [-131i32, -65, -3, 0, 1, 64, 129] {
+                for words in [0..width.div_ceil(64), 1..width.div_ceil(64)] {
+                    let valid = valid_columns(width, dx, words.clone());
+                    for (i, k) in words.enumerate() {
+                        for b in 0..64 {
+                            let x = (k * 64 + b) as i64;
+                            let want =
+                                x < width as i64 && (0..width as i64).contains(&(x - dx as i64));
+                            assert_eq!(valid[i] >> b & 1 == 1, want, "{width} {dx} {x}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn shift_row_roundtrip() {
         let src = [0x8000_0000_0000_0001u64, 0x1];
@@ -1530,10 +1550,7 @@ fn tile_costs(
         };
         reference.shifted(dx, &mut shifted);
         // The bits of blocks `x0..x1`, two to a block, per word column.
-        let mut valid = vec![0u64; wpr];
-        for (k, bits) in span_words(2 * x0, 2 * x1) {
-            valid[k] = bits;
-        }
+        let valid = valid_columns(2 * cw, 2 * dx, 0..wpr);
         for dyi in 0..side {
             let dy = dyi as i32 - crange;
             let Some((y0, y1)) = overlap(dy, ch) else {

@@ -58,29 +58,30 @@ pub fn binarize(gray: &GrayImage, threshold: Threshold, polarity: Polarity) -> B
             word | u64::from(bits) << (16 * i)
         })
     };
+    // Light material is what dark material is not.
+    let flip = match polarity {
+        Polarity::Dark => 0,
+        Polarity::Light => !0,
+    };
+    let material = |chunk: &[u8; 64]| dark(chunk) ^ flip;
     let (width, height) = (gray.width() as usize, gray.height() as usize);
     let wpr = width.div_ceil(64);
     let mut words = Vec::with_capacity(wpr * height);
     for y in 0..height {
         let (whole, rest) = gray.as_raw()[y * width..(y + 1) * width].as_chunks::<64>();
-        words.extend(whole.iter().map(dark));
+        words.extend(whole.iter().map(material));
         if !rest.is_empty() {
             let mut padded = [0u8; 64];
             padded[..rest.len()].copy_from_slice(rest);
-            words.push(dark(&padded) & ((1 << rest.len()) - 1));
+            words.push(material(&padded) & ((1 << rest.len()) - 1));
         }
     }
-    let mut mask = BitMask {
+    BitMask {
         width,
         height,
         wpr,
         words,
-    };
-    if polarity == Polarity::Light {
-        // Light material is what dark material is not.
-        mask = mask.not();
     }
-    mask
 }
 
 /// Histogram of a quarter of the pixels: every other pixel of every other

@@ -4,7 +4,16 @@
 //! ```text
 //! cargo run --release --example eval -- deeppcb ROOT LIST [--limit N]
 //!     [--align none|translate|rigid] [--tolerance PX] [--min-area N]
+//! cargo run --release --example eval -- photos DIR [--count N] [--size WxH] [...]
 //! ```
+//!
+//! `photos` first writes a data set of photo-like boards into `DIR` (see
+//! `defect_detect::synth::photo`): seeds 1 to N (default 4), each in both
+//! tones (light copper on a dark board, dark on a light one), `--size`
+//! (default 3000x1600), JPEG quality 90, with DeepPCB-style annotations and
+//! list (`DIR/list.txt`); then it scores that set exactly as below. The
+//! planted defects map to DeepPCB types by name (open 1, short 2, mouse-bite
+//! 3, spur 4, spurious copper 5, pin-hole 6).
 //!
 //! `ROOT` holds the DeepPCB images and annotations; each line of `LIST` is
 //! `group/dir/X.jpg group/dir_not/X.txt` (as in DeepPCB's `trainval.txt`).
@@ -47,6 +56,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use defect_detect::load::load_luma;
+use defect_detect::synth::photo::{jpeg, photo_pair, PhotoSpec, Tone};
 use defect_detect::{AlignMode, Defect, DefectKind, DefectType, Options, PreparedReference};
 use rayon::prelude::*;
 
@@ -56,7 +66,7 @@ use rayon::prelude::*;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: eval deeppcb ROOT LIST [--limit N] [--align none|translate|rigid] [--tolerance PX] [--min-area N]";
+const USAGE: &str = "usage: eval deeppcb ROOT LIST | photos DIR [--count N] [--size WxH]; then [--limit N] [--align none|translate|rigid] [--tolerance PX] [--min-area N]";
 
 /// DeepPCB type names, indexed by type - 1.
 const DEEPPCB_NAMES: [&str; 6] = [
@@ -102,19 +112,33 @@ struct Args {
     list: PathBuf,
     limit: Option<usize>,
     options: Options,
+    /// For `photos`: how many seeds, and the image size.
+    photos: Option<(u64, u32, u32)>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let (root, list, rest) = match args {
-        [set, root, list, rest @ ..] if set == "deeppcb" => (root, list, rest),
+    let (root, list, rest, photos) = match args {
+        [set, root, list, rest @ ..] if set == "deeppcb" => {
+            (PathBuf::from(root), PathBuf::from(list), rest, None)
+        }
+        [set, dir, rest @ ..] if set == "photos" => {
+            let dir = PathBuf::from(dir);
+            (
+                dir.clone(),
+                dir.join("list.txt"),
+                rest,
+                Some((4, 3000, 1600)),
+            )
+        }
         [set, ..] if set != "deeppcb" => return Err(format!("unknown data set '{set}'")),
         _ => return Err("missing arguments".into()),
     };
     let mut parsed = Args {
-        root: PathBuf::from(root),
-        list: PathBuf::from(list),
+        root,
+        list,
         limit: None,
         options: Options::default(),
+        photos,
     };
     let mut it = rest.iter();
     while let Some(flag) = it.next() {
@@ -141,6 +165,18 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 parsed.options.tolerance = t;
             }
             "--min-area" => parsed.options.min_area = value.parse().map_err(|_| bad())?,
+            "--count" | "--size" => {
+                let Some((count, width, height)) = parsed.photos.as_mut() else {
+                    return Err(format!("{flag} is for the photos data set"));
+                };
+                if flag == "--count" {
+                    *count = value.parse().map_err(|_| bad())?;
+                } else {
+                    let (w, h) = value.split_once('x').ok_or_else(bad)?;
+                    (*width, *height) =
+                        (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+                }
+            }
             _ => return Err(format!("unknown option '{flag}'")),
         }
     }
@@ -355,6 +391,57 @@ fn evaluate(root: &Path, line: &str, options: &Options) -> Result<PairResult, St
     })
 }
 
+/// Writes the photo-like data set (see the module doc) into `dir`.
+fn write_photos(dir: &Path, count: u64, width: u32, height: u32) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let specs: Vec<(String, PhotoSpec)> = (1..=count)
+        .flat_map(|seed| {
+            [(Tone::LightOnDark, "light"), (Tone::DarkOnLight, "dark")].map(|(tone, name)| {
+                let spec = PhotoSpec {
+                    width,
+                    height,
+                    seed,
+                    tone,
+                };
+                (format!("seed{seed}-{name}"), spec)
+            })
+        })
+        .collect();
+    let lines = specs
+        .par_iter()
+        .map(|(stem, spec)| {
+            let pair = photo_pair(spec);
+            let mut annotation = String::new();
+            for d in &pair.defects {
+                let class = PHOTO_NAMES
+                    .iter()
+                    .position(|&n| n == d.name)
+                    .map_or(0, |i| i + 1);
+                let r = d.rect;
+                annotation += &format!("{} {} {} {} {class}\n", r.x, r.y, r.right(), r.bottom());
+            }
+            std::fs::write(
+                dir.join(format!("{stem}_temp.jpg")),
+                jpeg(&pair.reference, 90),
+            )?;
+            std::fs::write(dir.join(format!("{stem}_test.jpg")), jpeg(&pair.test, 90))?;
+            std::fs::write(dir.join(format!("{stem}.txt")), annotation)?;
+            Ok(format!("{stem}.jpg {stem}.txt\n"))
+        })
+        .collect::<std::io::Result<Vec<String>>>()?;
+    std::fs::write(dir.join("list.txt"), lines.concat())
+}
+
+/// The planted defects' names, in the order of the DeepPCB types.
+const PHOTO_NAMES: [&str; 6] = [
+    "open",
+    "short",
+    "mousebite",
+    "spur",
+    "spurious copper",
+    "pin-hole",
+];
+
 fn ratio(num: usize, den: usize) -> f64 {
     if den == 0 {
         f64::NAN
@@ -568,6 +655,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some((count, width, height)) = args.photos {
+        if let Err(e) = write_photos(&args.root, count, width, height) {
+            eprintln!(
+                "eval: cannot write photos into {}: {e}",
+                args.root.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     let list = match std::fs::read_to_string(&args.list) {
         Ok(text) => text,
         Err(e) => {

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use crate::mask::BitMask;
 pub use crate::pairs::Pair;
 use crate::report::PairResult;
 use crate::{annotate, load, output, Inspection, LoadedImage, Options, PreparedReference, Result};
@@ -224,6 +223,8 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
         height: None,
         defects: Vec::new(),
         alignment: None,
+        threshold: None,
+        polarity: None,
         error: None,
     };
     match outcome {
@@ -232,6 +233,8 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
             result.height = Some(inspection.height);
             result.defects = inspection.defects;
             result.alignment = Some(inspection.alignment);
+            result.threshold = Some(inspection.threshold);
+            result.polarity = Some(inspection.polarity);
         }
         Err(message) => result.error = Some(message),
     }
@@ -241,7 +244,7 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
 fn inspect_one(
     pair: &Pair,
     reference: &Shared,
-    test: Result<(LoadedImage, BitMask)>,
+    test: Result<(LoadedImage, crate::Material)>,
     options: &Options,
     output: &Output,
 ) -> Result<Inspection, String> {

@@ -1,28 +1,68 @@
 //! Stage 3: grey image to a *material* [`BitMask`].
 //!
-//! The default threshold is Otsu's, computed per image: the reference and the
-//! test may be lit or exposed differently, and Otsu follows each one (on the
-//! DeepPCB pairs it held under a +-30 % brightness ramp, dimming to 60 %,
-//! sensor noise of 8 grey levels and JPEG quality 60, so no local method is
-//! needed). The level is then moved to the middle of the empty histogram gap
-//! above it, so JPEG ringing near either grey level falls on its own side.
-//! An image with almost no contrast (a blank board) has no two classes for
-//! Otsu to separate; there the mid-grey level is used, so that a blank image
-//! reads as "no material" rather than "all material".
+//! # The level: where the edges are
+//!
+//! The default level ([`Threshold::Auto`]) is the grey level that the most
+//! strong edges of the image cross. Every pair of neighbouring 2x2 blocks
+//! (along x and along y) whose mean grey values differ by at least
+//! [`MIN_EDGE`] is an edge sample, and it *crosses* every level from its
+//! darker value up to (not including) its brighter one. The level crossed by
+//! the most samples is the one whose contour runs along the most edge: on a
+//! part, that is the boundary between material and background. When several
+//! levels tie (a two-tone scan crosses every level between its tones), the
+//! middle of the run of levels within 10 % of the best is taken, so that JPEG
+//! ringing near either tone falls on its own side.
+//!
+//! Why not the histogram: on a camera photo of a bare board the histogram's
+//! widest gap lies between the bright pads and everything else, and Otsu's
+//! level (grey 90 or so) puts the traces (60-75) and the substrate (30-45) on
+//! one side. The traces' edges are the most common edges of a board, and the
+//! pads' and the silkscreen's edges, which run from the substrate far up the
+//! grey scale, cross the substrate/trace gap too: the edge count peaks there,
+//! whatever the pads' brightness. On a scan of two tones the count is flat
+//! between them and its middle is Otsu's level centred in the gap.
+//!
+//! [`MIN_EDGE`] is 16 grey levels: material painted with 25 levels of
+//! contrast (the lowest this stage promises to find) still gives samples of
+//! at least 16 after an optical blur of about a pixel, while a solder mask's
+//! dot texture and a camera's noise (a few grey levels) give almost none.
+//!
+//! [`Threshold::Otsu`] (Otsu's method, then centred in the histogram's empty
+//! gap) and fixed levels remain. An image with no edge samples (a blank
+//! board) falls back to Otsu, which gives mid-grey for an image with almost no
+//! contrast, so that a blank image reads as "no material" rather than "all
+//! material".
+//!
+//! # Polarity: the background touches the border
+//!
+//! With the polarity left to the tool, a *two-tone* image (its edge samples'
+//! near-best levels span at least half the grey scale: a scan, a drawing, a
+//! binarized capture such as DeepPCB's) is read dark on light, the
+//! convention of such images; no geometric rule holds on them (a quarter of
+//! DeepPCB's boards have copper over most of their border, and as much copper
+//! as bare board). In a photo, with its continuum of tones, the side of the
+//! level that holds most of the image's border pixels is the background and
+//! the other side the material: a part (a board's copper, a washer) is framed
+//! by the background it lies on, while its structures cross the border only
+//! here and there. The decision is the reference's, and the test follows it.
+//! A photo whose border is mostly copper (a ground pour to the edge) reads
+//! the wrong way round: give `--polarity`.
 
 use image::GrayImage;
+use serde::Serialize;
 
 use wide::u8x16;
 
 use crate::mask::BitMask;
 
 /// Which side of the threshold is material.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Polarity {
-    /// Dark material on a light background (the default, like the original images).
+    /// Dark material on a light background (like the original images).
     #[default]
     Dark,
-    /// Light material on a dark background.
+    /// Light material on a dark background (copper under a green solder mask).
     Light,
 }
 
@@ -32,8 +72,22 @@ pub enum Threshold {
     /// A fixed level: with dark polarity, pixels at or below it are material.
     Fixed(u8),
     /// Otsu's method, per image.
-    #[default]
     Otsu,
+    /// The level the most strong edges cross, per image (see the module doc).
+    #[default]
+    Auto,
+}
+
+/// Smallest grey-level difference of an edge sample (see the module doc).
+pub const MIN_EDGE: u8 = 16;
+
+/// How one image was binarized: the level used and the side that is material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Binarization {
+    /// Pixels at or below this grey level are the dark side.
+    pub level: u8,
+    /// Which side is material.
+    pub polarity: Polarity,
 }
 
 /// The grey level that `threshold` gives for `gray`.
@@ -41,7 +95,61 @@ pub fn level(gray: &GrayImage, threshold: Threshold) -> u8 {
     match threshold {
         Threshold::Fixed(level) => level,
         Threshold::Otsu => otsu(&histogram(gray)),
+        Threshold::Auto => auto_level(gray, &edge_crossings(gray)),
     }
+}
+
+/// The auto level from the image's edge crossings, Otsu's without any.
+fn auto_level(gray: &GrayImage, crossings: &[u32; 256]) -> u8 {
+    plateau(crossings)
+        .map(|(start, len)| (start + (len - 1) / 2) as u8)
+        .unwrap_or_else(|| otsu(&histogram(gray)))
+}
+
+/// The polarity of `gray` binarized at `level`, given its edge crossings
+/// (see the module doc): dark for a two-tone image; otherwise the side
+/// holding fewer of the border's pixels is material, dark when they are even.
+fn decide_polarity(gray: &GrayImage, level: u8, crossings: &[u32; 256]) -> Polarity {
+    if plateau(crossings).is_some_and(|(_, len)| len >= TWO_TONE) {
+        return Polarity::Dark;
+    }
+    let (w, h) = (gray.width(), gray.height());
+    let border = (0..w)
+        .flat_map(|x| [(x, 0), (x, h.saturating_sub(1))])
+        .chain((0..h).flat_map(|y| [(0, y), (w.saturating_sub(1), y)]));
+    let (mut dark, mut all) = (0usize, 0usize);
+    for (x, y) in border {
+        dark += usize::from(gray.get_pixel(x, y).0[0] <= level);
+        all += 1;
+    }
+    if 2 * dark > all {
+        Polarity::Light
+    } else {
+        Polarity::Dark
+    }
+}
+
+/// The material of `gray` and how it was found: the level from `threshold`,
+/// the polarity as given or, when `None`, decided from the border.
+#[must_use]
+pub fn binarize_auto(
+    gray: &GrayImage,
+    threshold: Threshold,
+    polarity: Option<Polarity>,
+) -> (BitMask, Binarization) {
+    let needs_edges = threshold == Threshold::Auto || polarity.is_none();
+    let crossings = if needs_edges {
+        edge_crossings(gray)
+    } else {
+        [0; 256]
+    };
+    let level = match threshold {
+        Threshold::Auto => auto_level(gray, &crossings),
+        other => level(gray, other),
+    };
+    let polarity = polarity.unwrap_or_else(|| decide_polarity(gray, level, &crossings));
+    let mask = binarize(gray, Threshold::Fixed(level), polarity);
+    (mask, Binarization { level, polarity })
 }
 
 /// The material mask of `gray`, packed as it is made: 16 pixels at a time,
@@ -82,6 +190,76 @@ pub fn binarize(gray: &GrayImage, threshold: Threshold, polarity: Polarity) -> B
         wpr,
         words,
     }
+}
+
+/// An image whose near-best levels span at least this many grey levels is
+/// two-tone: its edges run from one end of the grey scale to the other.
+const TWO_TONE: usize = 128;
+
+/// The run of levels crossed by at least 90 % of the best count, around the
+/// best: its first level and its length; `None` without edge samples.
+fn plateau(crossings: &[u32; 256]) -> Option<(usize, usize)> {
+    let best = *crossings.iter().max()?;
+    if best == 0 {
+        return None;
+    }
+    let peak = crossings.iter().position(|&c| c == best)?;
+    let near = |c: &u32| u64::from(*c) * 10 >= u64::from(best) * 9;
+    let below = crossings[..peak]
+        .iter()
+        .rev()
+        .take_while(|c| near(c))
+        .count();
+    let above = crossings[peak + 1..].iter().take_while(|c| near(c)).count();
+    Some((peak - below, below + above + 1))
+}
+
+/// For every level `t`, how many edge samples have their darker value at
+/// or below `t` and their brighter one above it. The samples' values are the
+/// means of 2x2 blocks, compared with the next block along x and along y
+/// (two pixels apart): sensor and JPEG noise, independent from pixel to
+/// pixel, halves in a block's mean while an edge, which is coherent, keeps
+/// its contrast. Without the means, the noise of a JPEG's flat black and
+/// white gave more samples near either tone than the edges between them.
+fn edge_crossings(gray: &GrayImage) -> [u32; 256] {
+    // Each sample adds one over [lo, hi): +1 at lo, -1 at hi, summed after.
+    let mut steps = [0i64; 257];
+    let mut sample = |a: u8, b: u8| {
+        let (lo, hi) = (a.min(b), a.max(b));
+        if hi - lo >= MIN_EDGE {
+            steps[usize::from(lo)] += 1;
+            steps[usize::from(hi)] -= 1;
+        }
+    };
+    let (width, height) = (gray.width() as usize, gray.height() as usize);
+    let raw = gray.as_raw();
+    let mut above: Vec<u8> = Vec::new();
+    let mut means = Vec::with_capacity(width / 2);
+    for y in (0..height.saturating_sub(1)).step_by(2) {
+        let (top, bottom) = (&raw[y * width..][..width], &raw[(y + 1) * width..][..width]);
+        means.clear();
+        means.extend((0..width / 2).map(|i| {
+            let sum = u16::from(top[2 * i])
+                + u16::from(top[2 * i + 1])
+                + u16::from(bottom[2 * i])
+                + u16::from(bottom[2 * i + 1]);
+            ((sum + 2) / 4) as u8
+        }));
+        for pair in means.windows(2) {
+            sample(pair[0], pair[1]);
+        }
+        for (&a, &b) in above.iter().zip(&means) {
+            sample(a, b);
+        }
+        std::mem::swap(&mut above, &mut means);
+    }
+    let mut crossings = [0u32; 256];
+    let mut running = 0i64;
+    for (t, c) in crossings.iter_mut().enumerate() {
+        running += steps[t];
+        *c = running.clamp(0, i64::from(u32::MAX)) as u32;
+    }
+    crossings
 }
 
 /// Histogram of a quarter of the pixels: every other pixel of every other
@@ -246,5 +424,72 @@ mod tests {
     fn blank_image_has_no_material() {
         let blank = GrayImage::from_pixel(8, 8, Luma([250]));
         assert_eq!(binarize(&blank, Threshold::Otsu, Polarity::Dark).count(), 0);
+    }
+
+    /// A substrate (40) with traces (70) and large bright pads (200): the
+    /// histogram's widest gap is the pads', the edges' level the traces'.
+    fn three_tone() -> GrayImage {
+        GrayImage::from_fn(200, 200, |x, y| {
+            let v = if (20..60).contains(&x) && (20..60).contains(&y) {
+                200
+            } else if x % 20 < 6 {
+                70
+            } else {
+                40
+            };
+            Luma([v])
+        })
+    }
+
+    #[test]
+    fn auto_level_follows_the_most_common_edges() {
+        let gray = three_tone();
+        let auto = level(&gray, Threshold::Auto);
+        assert!((40..70).contains(&auto), "auto {auto}");
+        assert!(level(&gray, Threshold::Otsu) >= 70);
+    }
+
+    /// Noise of a few levels on both tones of a scan (JPEG's) gives edge
+    /// samples only near the tones; the level stays in the middle.
+    #[test]
+    fn auto_level_of_a_noisy_two_tone_scan_is_mid_gap() {
+        let gray = GrayImage::from_fn(128, 128, |x, y| {
+            let noise = ((x * 7 + y * 13) % 5) as u8 * 5;
+            Luma([if (x / 16 + y / 16) % 2 == 0 {
+                noise
+            } else {
+                255 - noise
+            }])
+        });
+        let auto = level(&gray, Threshold::Auto);
+        assert!((110..146).contains(&auto), "auto {auto}");
+    }
+
+    #[test]
+    fn photo_polarity_is_the_side_off_the_border() {
+        let (_, light) = binarize_auto(&three_tone(), Threshold::Auto, None);
+        assert_eq!(light.polarity, Polarity::Light);
+        let inverted = GrayImage::from_fn(200, 200, |x, y| {
+            Luma([255 - three_tone().get_pixel(x, y).0[0]])
+        });
+        let (_, dark) = binarize_auto(&inverted, Threshold::Auto, None);
+        assert_eq!(dark.polarity, Polarity::Dark);
+    }
+
+    /// A two-tone scan is dark on light even when dark holds its border.
+    #[test]
+    fn two_tone_scan_is_dark_material_whatever_its_border() {
+        let gray = GrayImage::from_fn(100, 100, |x, y| {
+            let inside = (20..80).contains(&x) && (20..80).contains(&y) && x % 10 < 5;
+            Luma([if inside { 255 } else { 0 }])
+        });
+        let (_, found) = binarize_auto(&gray, Threshold::Auto, None);
+        assert_eq!(found.polarity, Polarity::Dark);
+    }
+
+    #[test]
+    fn given_polarity_is_kept() {
+        let (_, found) = binarize_auto(&three_tone(), Threshold::Auto, Some(Polarity::Dark));
+        assert_eq!(found.polarity, Polarity::Dark);
     }
 }

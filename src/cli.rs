@@ -91,15 +91,21 @@ pub struct Cli {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Grey level separating material from background: 0-255, or `otsu` to
-    /// choose it per image.
-    #[arg(long, value_name = "N|otsu", default_value = "otsu", value_parser = parse_threshold)]
+    /// Grey level separating material from background: 0-255; `auto`, per
+    /// image, the level the most strong edges cross (follows the part's
+    /// edges on camera photos); or `otsu`, Otsu's level per image.
+    #[arg(long, value_name = "N|auto|otsu", default_value = "auto", value_parser = parse_threshold)]
     pub threshold: Threshold,
 
     /// Which side of the threshold is material: `dark` material on a light
-    /// background, or `light` material on a dark background.
-    #[arg(long, value_enum, default_value_t = PolarityArg::Dark)]
+    /// background, `light` material on a dark background, or `auto`: the side
+    /// that does not hold most of the reference's border.
+    #[arg(long, value_enum, default_value_t = PolarityArg::Auto)]
     pub polarity: PolarityArg,
+
+    /// Print each pair's material levels and polarity in the summary.
+    #[arg(short, long)]
+    pub verbose: bool,
 
     /// Smallest defect reported, in pixels.
     #[arg(long, value_name = "PIXELS", default_value_t = Options::default().min_area)]
@@ -143,7 +149,11 @@ pub struct Cli {
 /// `--polarity` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PolarityArg {
+    /// Decided from the reference's border.
+    Auto,
+    /// Dark material on a light background.
     Dark,
+    /// Light material on a dark background.
     Light,
 }
 
@@ -178,6 +188,7 @@ pub struct Config {
     pub html: Option<PathBuf>,
     pub jobs: Option<NonZeroUsize>,
     pub quiet: bool,
+    pub verbose: bool,
 }
 
 impl TryFrom<Cli> for Config {
@@ -196,8 +207,9 @@ impl TryFrom<Cli> for Config {
         let options = Options {
             threshold: cli.threshold,
             polarity: match cli.polarity {
-                PolarityArg::Dark => Polarity::Dark,
-                PolarityArg::Light => Polarity::Light,
+                PolarityArg::Auto => None,
+                PolarityArg::Dark => Some(Polarity::Dark),
+                PolarityArg::Light => Some(Polarity::Light),
             },
             min_area: cli.min_area,
             align: cli.align,
@@ -262,6 +274,7 @@ impl TryFrom<Cli> for Config {
             html: cli.html,
             jobs: cli.jobs,
             quiet: cli.quiet,
+            verbose: cli.verbose,
         })
     }
 }
@@ -355,8 +368,11 @@ fn parse_threshold(value: &str) -> Result<Threshold, String> {
     if value.eq_ignore_ascii_case("otsu") {
         return Ok(Threshold::Otsu);
     }
+    if value.eq_ignore_ascii_case("auto") {
+        return Ok(Threshold::Auto);
+    }
     value
         .parse::<u8>()
         .map(Threshold::Fixed)
-        .map_err(|_| format!("expected a grey level 0-255 or `otsu`, got `{value}`"))
+        .map_err(|_| format!("expected a grey level 0-255, `auto` or `otsu`, got `{value}`"))
 }

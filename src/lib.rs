@@ -63,10 +63,13 @@ pub use load::LoadedImage;
 /// the command line shows in `--help`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// How material is told from background. Default: Otsu, per image.
+    /// How material is told from background. Default: the level the most
+    /// strong edges cross, per image ([`Threshold::Auto`]).
     pub threshold: Threshold,
-    /// Which side of the threshold is material. Default: dark material.
-    pub polarity: Polarity,
+    /// Which side of the threshold is material; `None` (the default): the
+    /// side that does not hold most of the reference's border, the test
+    /// following the reference (see [`binarize`]).
+    pub polarity: Option<Polarity>,
     /// Smallest defect, in pixels; smaller regions are noise. Default: 10,
     /// the original pipeline's `area > 10` and below any real DeepPCB defect.
     pub min_area: u32,
@@ -91,8 +94,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            threshold: Threshold::Otsu,
-            polarity: Polarity::Dark,
+            threshold: Threshold::Auto,
+            polarity: None,
             min_area: 10,
             align: AlignMode::Rigid,
             max_shift: 12,
@@ -115,6 +118,29 @@ pub struct Inspection {
     pub defects: Vec<Defect>,
     /// The global motion from reference to test.
     pub alignment: Alignment,
+    /// The grey levels that separated material from background.
+    pub threshold: Levels,
+    /// Which side of the levels was material, in both images.
+    pub polarity: Polarity,
+}
+
+/// The material levels of a pair, one per image (each image's own level
+/// follows its own exposure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Levels {
+    /// The reference's level.
+    pub reference: u8,
+    /// The test's level.
+    pub test: u8,
+}
+
+/// An image's material mask and how it was binarized.
+#[derive(Debug, Clone)]
+pub struct Material {
+    /// The material pixels.
+    pub mask: mask::BitMask,
+    /// The level and polarity used.
+    pub binarization: binarize::Binarization,
 }
 
 /// A reference image decoded and binarized once, ready to be compared with
@@ -122,7 +148,7 @@ pub struct Inspection {
 #[derive(Debug, Clone)]
 pub struct PreparedReference {
     path: std::path::PathBuf,
-    material: mask::BitMask,
+    material: Material,
     /// Don't-care pixels, in the reference's frame, if any.
     ignored: Option<mask::Mask>,
 }
@@ -146,15 +172,24 @@ impl PreparedReference {
     }
 
     /// Inspects a test given by its material (see [`material`]), so that a
-    /// caller can binarize the test while the reference is prepared.
+    /// caller can binarize the test while the reference is prepared. A test
+    /// whose own polarity decision differs from the reference's follows the
+    /// reference's (its mask inverted at the same level).
     pub fn inspect_material(
         &self,
         test_path: &std::path::Path,
-        test: mask::BitMask,
+        test: Material,
         options: &Options,
     ) -> Result<Inspection> {
+        let polarity = self.material.binarization.polarity;
+        let test_level = test.binarization.level;
+        let test = if test.binarization.polarity == polarity {
+            test.mask
+        } else {
+            test.mask.not()
+        };
         let size = |m: &mask::BitMask| (m.width as u32, m.height as u32);
-        let ((width, height), reference_size) = (size(&test), size(&self.material));
+        let ((width, height), reference_size) = (size(&test), size(&self.material.mask));
         if reference_size != (width, height) {
             return Err(Error::SizeMismatch {
                 reference: self.path.clone(),
@@ -168,8 +203,12 @@ impl PreparedReference {
             max_shift: options.max_shift,
             ..align::AlignParams::default()
         };
-        let registration =
-            align::register(&self.material, self.ignored.as_ref(), &test, &align_params);
+        let registration = align::register(
+            &self.material.mask,
+            self.ignored.as_ref(),
+            &test,
+            &align_params,
+        );
         let compare_params = compare::CompareParams {
             tolerance: options.tolerance,
             min_area: options.min_area,
@@ -203,14 +242,29 @@ impl PreparedReference {
             height,
             defects,
             alignment: registration.alignment,
+            threshold: Levels {
+                reference: self.material.binarization.level,
+                test: test_level,
+            },
+            polarity,
         })
     }
 }
 
-/// The material of `image` under `options` (stages 2 and 3).
-pub fn material(image: &LoadedImage, options: &Options) -> mask::BitMask {
-    let gray = grayscale::to_gray(&image.image, options.polarity);
-    binarize::binarize(&gray, options.threshold, options.polarity)
+/// The material of `image` under `options` (stages 2 and 3). Transparent
+/// pixels are background: composited over white for dark material, over
+/// black for light (decided first over white when the polarity is left open).
+pub fn material(image: &LoadedImage, options: &Options) -> Material {
+    let composite = options.polarity.unwrap_or(Polarity::Dark);
+    let gray = grayscale::to_gray(&image.image, composite);
+    let (mask, binarization) = binarize::binarize_auto(&gray, options.threshold, options.polarity);
+    if binarization.polarity != composite && image.image.color().has_alpha() {
+        let gray = grayscale::to_gray(&image.image, binarization.polarity);
+        let (mask, binarization) =
+            binarize::binarize_auto(&gray, options.threshold, Some(binarization.polarity));
+        return Material { mask, binarization };
+    }
+    Material { mask, binarization }
 }
 
 /// Inspects `test` against `reference`.

@@ -55,7 +55,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     if config.json {
         report::json::write(&report, &mut stdout)?;
     } else {
-        report::summary::write(&report, &mut stdout)?;
+        report::summary::write(&report, config.verbose, &mut stdout)?;
     }
     stdout.flush()?;
     progress.summarise(&report, elapsed);

@@ -327,6 +327,41 @@ fn fixed_threshold_and_light_polarity_are_honoured() {
     assert_eq!(doc["results"][0]["defects"][0]["x"], 96);
 }
 
+/// A photo-like pair, light copper on a dark board: the defaults find the
+/// material level and polarity, and the JSON and `--verbose` report them.
+#[test]
+fn auto_level_and_polarity_are_reported_in_json_and_verbose_summary() {
+    use defect_detect::synth::photo::{jpeg, photo_pair, PhotoSpec, Tone};
+    let f = Fixture::new();
+    let pair = photo_pair(&PhotoSpec {
+        width: 800,
+        height: 600,
+        seed: 3,
+        tone: Tone::LightOnDark,
+    });
+    let r = f.write("r.jpg", &jpeg(&pair.reference, 90));
+    let t = f.write("t.jpg", &jpeg(&pair.test, 90));
+    let output = defect_detect()
+        .arg(&r)
+        .arg(&t)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc = json(&output);
+    let result = &doc["results"][0];
+    assert_eq!(result["polarity"], "light", "{doc}");
+    let level = result["threshold"]["reference"].as_u64().unwrap();
+    assert!((45..70).contains(&level), "{doc}");
+    assert_eq!(
+        result["threshold"]["test"],
+        result["threshold"]["reference"]
+    );
+    let verbose = defect_detect().arg(&r).arg(&t).arg("-v").output().unwrap();
+    let summary = String::from_utf8(verbose.stdout).unwrap();
+    let line = format!("material: light above level {level} (reference), {level} (test)");
+    assert!(summary.contains(&line), "{summary}");
+}
+
 #[test]
 fn help_documents_every_option_with_its_default() {
     let output = defect_detect().arg("--help").output().unwrap();
@@ -335,9 +370,10 @@ fn help_documents_every_option_with_its_default() {
         "--output",
         "--json",
         "--threshold",
-        "[default: otsu]",
+        "[default: auto]",
         "--polarity",
-        "[default: dark]",
+        "[default: auto]",
+        "--verbose",
         "--min-area",
         "[default: 10]",
         "--align",

@@ -408,7 +408,7 @@ fn light_material_on_dark_background_with_light_polarity() {
     image::imageops::invert(&mut reference);
     image::imageops::invert(&mut test);
     let options = Options {
-        polarity: Polarity::Light,
+        polarity: Some(Polarity::Light),
         ..Options::default()
     };
     assert_found_exactly(

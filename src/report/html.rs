@@ -300,6 +300,8 @@ mod tests {
             height: Some(10),
             defects: vec![defect; defects],
             alignment: None,
+            threshold: None,
+            polarity: None,
             error: error.then_some("broken <file>".into()),
         }
     }

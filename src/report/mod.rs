@@ -28,6 +28,10 @@ pub struct PairResult {
     pub defects: Vec<Defect>,
     /// The global motion found from reference to test; `null` on error.
     pub alignment: Option<crate::Alignment>,
+    /// The material levels of the reference and the test; `null` on error.
+    pub threshold: Option<crate::Levels>,
+    /// Which side of the levels was material; `null` on error.
+    pub polarity: Option<crate::Polarity>,
     /// Why the pair could not be inspected, or `null`.
     pub error: Option<String>,
 }

@@ -4,9 +4,10 @@ use std::io::Write;
 
 use super::Report;
 
-/// Writes the summary of `report`. Errors are left to the caller, which
-/// prints them on stderr.
-pub fn write(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
+/// Writes the summary of `report`; `verbose` adds each pair's material
+/// levels and polarity. Errors are left to the caller, which prints them on
+/// stderr.
+pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::Result<()> {
     for result in &report.results {
         if result.error.is_some() {
             continue;
@@ -23,6 +24,17 @@ pub fn write(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
                 out,
                 "  aligned: dx={:.1} dy={:.1} angle={:.2} deg",
                 a.dx, a.dy, a.angle_degrees
+            )?;
+        }
+        if let (true, Some(levels), Some(polarity)) = (verbose, result.threshold, result.polarity) {
+            let side = match polarity {
+                crate::Polarity::Dark => "dark at or below",
+                crate::Polarity::Light => "light above",
+            };
+            writeln!(
+                out,
+                "  material: {side} level {} (reference), {} (test)",
+                levels.reference, levels.test
             )?;
         }
         for d in &result.defects {

@@ -5,6 +5,8 @@
 
 use image::{GrayImage, Luma};
 
+pub mod photo;
+
 /// Grey level of drawn material (dark polarity).
 pub const INK: u8 = 0;
 /// Grey level of the background.

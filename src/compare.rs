@@ -530,34 +530,50 @@ pub fn compare(
             grow(&seeds, raw_mask, steps, &mut keep);
         }
         let kept = label8(&keep);
-        for (j, c) in kept.components.iter().enumerate() {
-            if c.area < p.min_area {
-                continue;
-            }
-            let (x, y) = kept.points_of(j).next().expect("components are not empty");
-            let ri = raw.label_at(x as u32, y as u32) as usize - 1;
-            let (topo, evidence) = facts[ri].expect("kept pixels come from kept raw components");
-            // Depth of the reported region, for the score.
-            let region_depth = ctx.depth_window(c).max_over(kept.runs_of(j));
-            // Sums of x and y, a run at a time.
-            let (sx, sy) = kept.runs_of(j).fold((0u64, 0u64), |(sx, sy), r| {
-                let (x0, x1, n) = (u64::from(r.x0), u64::from(r.x1), u64::from(r.x1 - r.x0));
-                (sx + (x0 + x1 - 1) * n / 2, sy + u64::from(r.y) * n)
-            });
-            let n = f64::from(c.area);
-            out.push(Defect {
-                kind,
-                x: c.min_x,
-                y: c.min_y,
-                width: c.width(),
-                height: c.height(),
-                area: c.area,
-                centroid: [sx as f64 / n, sy as f64 / n],
-                depth: region_depth as f32 / 3.0,
-                evidence,
-                topology: topo,
-            });
+        out.extend(kept_defects(&ctx, kind, &kept, &raw, &facts, p.min_area));
+    }
+    out
+}
+
+/// The kept regions of `kind` above `min_area` as defects, each with the
+/// facts of the raw component it grew from (`facts`, by raw label) and the
+/// depth of the region itself, for the score.
+fn kept_defects(
+    ctx: &Ctx,
+    kind: DefectKind,
+    kept: &Labeling,
+    raw: &Labeling,
+    facts: &[Option<(Topology, Evidence)>],
+    min_area: u32,
+) -> Vec<Defect> {
+    let mut out = Vec::new();
+    for (j, c) in kept.components.iter().enumerate() {
+        if c.area < min_area {
+            continue;
         }
+        let (x, y) = kept.points_of(j).next().expect("components are not empty");
+        let ri = raw.label_at(x as u32, y as u32) as usize - 1;
+        let (topo, evidence) = facts[ri].expect("kept pixels come from kept raw components");
+        // Depth of the reported region, for the score.
+        let region_depth = ctx.depth_window(c).max_over(kept.runs_of(j));
+        // Sums of x and y, a run at a time.
+        let (sx, sy) = kept.runs_of(j).fold((0u64, 0u64), |(sx, sy), r| {
+            let (x0, x1, n) = (u64::from(r.x0), u64::from(r.x1), u64::from(r.x1 - r.x0));
+            (sx + (x0 + x1 - 1) * n / 2, sy + u64::from(r.y) * n)
+        });
+        let n = f64::from(c.area);
+        out.push(Defect {
+            kind,
+            x: c.min_x,
+            y: c.min_y,
+            width: c.width(),
+            height: c.height(),
+            area: c.area,
+            centroid: [sx as f64 / n, sy as f64 / n],
+            depth: region_depth as f32 / 3.0,
+            evidence,
+            topology: topo,
+        });
     }
     out
 }

@@ -361,9 +361,9 @@ pub fn relative_name(path: &Path) -> PathBuf {
 /// shards 0..count, concatenated, are the whole list in order, and pairs
 /// sharing a reference mostly stay together.
 pub fn shard(pairs: Vec<Pair>, index: usize, count: usize) -> Vec<Pair> {
-    let len = pairs.len();
-    let start = len * index / count;
-    let end = len * (index + 1) / count;
+    // In u128: `len * index` overflows usize for a count near usize::MAX.
+    let bound = |i: usize| (pairs.len() as u128 * i as u128 / count as u128) as usize;
+    let (start, end) = (bound(index), bound(index + 1));
     pairs.into_iter().skip(start).take(end - start).collect()
 }
 

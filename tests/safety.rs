@@ -227,3 +227,43 @@ fn jobs_0_means_all_cores() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn ignore_rectangles_past_the_largest_coordinate_are_usage_errors() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    for rect in ["4294967295,0,2,1", "0,4294967295,1,2"] {
+        let output = defect_detect()
+            .arg(&reference)
+            .arg(&reference)
+            .args(["--ignore", rect])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{rect}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("ends past 4294967295"), "{rect}: {stderr}");
+    }
+}
+
+#[test]
+fn last_of_a_huge_number_of_shards_holds_the_last_pair() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let tests = [
+        f.with_cut("a.png"),
+        f.with_cut("b.png"),
+        f.with_cut("c.png"),
+    ];
+    let count = usize::MAX;
+    let output = defect_detect()
+        .arg(&reference)
+        .args(&tests)
+        .arg(format!("--shard={count}/{count}"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc = json(&output);
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{doc}");
+    assert_eq!(results[0]["test"], tests[2].display().to_string());
+}

@@ -108,6 +108,11 @@ pub fn run_with_progress(
         .with_max_len(1)
         .enumerate()
         .map(|(index, pair)| {
+            if let Some(problem) = &pair.problem {
+                let result = pair_result(pair, Err(problem.clone()));
+                done(&result);
+                return result;
+            }
             // The test is decoded and binarized while the reference is (a
             // single pair uses both cores; in a busy batch the second closure
             // mostly runs on the same worker, right after the first).
@@ -157,6 +162,9 @@ impl References {
         let mut next_use = vec![None; pairs.len()];
         let mut later: HashMap<&Path, usize> = HashMap::new();
         for (index, pair) in pairs.iter().enumerate().rev() {
+            if pair.problem.is_some() {
+                continue;
+            }
             next_use[index] = later.insert(pair.reference.as_path(), index);
         }
         let slots = later

@@ -77,9 +77,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 
-    /// Inspect pairs on N threads [default: all cores].
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<NonZeroUsize>,
+    /// Inspect pairs on N threads, at most 256; 0 means all cores
+    /// [default: all cores].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=MAX_JOBS))]
+    pub jobs: Option<u16>,
 
     /// Inspect only shard K of N (1-based): a contiguous part of the pair
     /// list, so that shards 1..N together are every pair once, in order.
@@ -145,6 +146,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub ignore_mask: Option<PathBuf>,
 }
+
+/// The most worker threads `--jobs` starts: each holds up to two images of
+/// `--max-pixels`, so a typo like `-j 100000` must not multiply memory.
+const MAX_JOBS: i64 = 256;
 
 /// `--polarity` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -272,7 +277,7 @@ impl TryFrom<Cli> for Config {
             unmatched_references,
             junit: cli.junit,
             html: cli.html,
-            jobs: cli.jobs,
+            jobs: cli.jobs.and_then(|n| NonZeroUsize::new(n.into())),
             quiet: cli.quiet,
             verbose: cli.verbose,
         })
@@ -285,8 +290,7 @@ fn resolve_inputs(cli: &Cli) -> anyhow::Result<Matched> {
         let pairs = if list.as_os_str() == "-" {
             pairs::parse_list(Path::new("<stdin>"), std::io::stdin().lock())?
         } else {
-            let file = std::fs::File::open(list)
-                .with_context(|| format!("{}: cannot read", list.display()))?;
+            let file = defect_detect::load::open_regular(list)?;
             pairs::parse_list(list, std::io::BufReader::new(file))?
         };
         return Ok(Matched {

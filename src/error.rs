@@ -12,6 +12,10 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The path names something other than a regular file (a FIFO, a
+    /// device, a folder), which is never read as an image or a list.
+    #[error("{}: not a regular file: {kind}", path.display())]
+    NotAFile { path: PathBuf, kind: &'static str },
     /// The file was read but is not an image we can decode (or is truncated).
     #[error("{}: not a readable image: {reason}", path.display())]
     Decode { path: PathBuf, reason: String },

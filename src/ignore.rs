@@ -76,7 +76,10 @@ impl Ignore {
             }
         }
         for rect in &self.rects {
-            if rect.right() > width || rect.bottom() > height {
+            let inside = |start: u32, length: u32, side: u32| {
+                start.checked_add(length).is_some_and(|end| end <= side)
+            };
+            if !inside(rect.x, rect.width, width) || !inside(rect.y, rect.height, height) {
                 return Err(Error::IgnoreOutside {
                     reference: reference.to_path_buf(),
                     rect: *rect,
@@ -100,6 +103,11 @@ pub fn parse_rect(value: &str) -> std::result::Result<Rect, String> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| format!("expected X,Y,W,H in whole pixels, got `{value}`"))?;
     match numbers[..] {
+        [x, y, width, height]
+            if x.checked_add(width).is_none() || y.checked_add(height).is_none() =>
+        {
+            Err(format!("`{value}`: the rectangle ends past 4294967295"))
+        }
         [x, y, width, height] if width > 0 && height > 0 => Ok(Rect {
             x,
             y,

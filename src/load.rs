@@ -1,17 +1,23 @@
 //! Stage 1: read a file and decode it, refusing what we cannot or should not decode.
 //!
-//! The whole file is read first so that an I/O failure (missing file, a
+//! The file is read first so that an I/O failure (missing file, a
 //! directory, no permission) and a decode failure (not an image, truncated)
-//! get different messages. The header is checked against the pixel limit
-//! *before* the decoder allocates the pixel buffer, so a small file that claims
-//! to be 100 000 x 100 000 pixels (a decompression bomb) costs nothing.
+//! get different messages. Only regular files are read: a FIFO would block
+//! the worker for ever and `/dev/zero` never ends. What is read is capped by
+//! what the header allows (its pixels at the widest layout, plus room for
+//! metadata), so junk appended to an image is never read. The header is
+//! checked against the pixel limit, and the pixel buffer it declares against
+//! what the file's bytes can expand to, *before* the decoder allocates that
+//! buffer, so a small file that claims to be 100 000 x 100 000 pixels (a
+//! decompression bomb) costs nothing.
 //!
 //! Analysis needs luma only ([`load_luma`]): a JPEG is then decoded straight
 //! to its Y channel with zune-jpeg (the decoder the `image` crate wraps), which
 //! skips the chroma planes, their upsampling and the conversion to RGB and
 //! back. A grey JPEG gives the same bytes either way.
 
-use std::io::Cursor;
+use std::fs::File;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageDecoder, ImageReader};
@@ -46,7 +52,7 @@ impl LoadedImage {
 /// alpha, RGB, RGBA or palette. Images over `max_pixels` are refused from the
 /// header alone.
 pub fn load(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
-    let bytes = read(path)?;
+    let bytes = read(path, max_pixels)?;
     let image = decode(path, &bytes, max_pixels)?;
     Ok(LoadedImage::new(path, image))
 }
@@ -54,7 +60,7 @@ pub fn load(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
 /// [`load`] for analysis: a JPEG of luma and chroma (or of luma alone)
 /// comes back as its 8-bit luma. Other files are decoded as by [`load`].
 pub fn load_luma(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
-    let bytes = read(path)?;
+    let bytes = read(path, max_pixels)?;
     let image = match decode_jpeg_luma(path, &bytes, max_pixels)? {
         Some(luma) => luma,
         None => decode(path, &bytes, max_pixels)?,
@@ -62,11 +68,125 @@ pub fn load_luma(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
     Ok(LoadedImage::new(path, image))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Read {
+/// Bytes read before the rest of a file, enough for the header (and so the
+/// size) of any image whose metadata is not unusually large.
+const HEADER_BYTES: u64 = 256 << 10;
+
+/// The most bytes a pixel takes in any layout the decoders produce (RGBA of
+/// 32-bit floats); a file is never legitimately larger than its pixels at this
+/// width plus [`METADATA_BYTES`].
+const MAX_BYTES_PER_PIXEL: u64 = 16;
+
+/// Room beyond the pixels for metadata: ICC profiles, EXIF, thumbnails.
+const METADATA_BYTES: u64 = 16 << 20;
+
+/// How much larger than its file a decoded image may be. Deflate expands at
+/// most 1032 times, and a 1-bit palette PNG decodes to 32 bits a pixel, so
+/// an honest file stays well under this; a header declaring more is lying.
+const MAX_EXPANSION: u64 = 1 << 16;
+
+/// Pixel buffers up to this size are allocated whatever the file's size.
+const FREE_ALLOCATION: u64 = 16 << 20;
+
+/// Opens `path` for reading if it is a regular file (after following
+/// symlinks). The open does not block: a FIFO is opened without waiting for
+/// a writer, then refused like a device or a folder.
+pub fn open_regular(path: &Path) -> Result<File> {
+    let read_error = |source| Error::Read {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(read_error)?;
+    let kind = file.metadata().map_err(read_error)?.file_type();
+    if !kind.is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            kind: describe_kind(kind),
+        });
+    }
+    Ok(file)
+}
+
+/// What a file that is not a regular file is, for messages.
+fn describe_kind(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else {
+        "of another kind"
+    }
+}
+
+/// Reads the header, then at most what an image of the size it declares
+/// (or, when it declares none we can read, of `max_pixels`) can take.
+fn read(path: &Path, max_pixels: u64) -> Result<Vec<u8>> {
+    let read_error = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    (&file)
+        .take(HEADER_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 == HEADER_BYTES {
+        let pixels = declared_pixels(&bytes)
+            .filter(|&p| p <= max_pixels)
+            .unwrap_or(max_pixels);
+        let limit = pixels
+            .saturating_mul(MAX_BYTES_PER_PIXEL)
+            .saturating_add(METADATA_BYTES);
+        (&file)
+            .take(limit.saturating_sub(HEADER_BYTES))
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+    }
+    Ok(bytes)
+}
+
+/// The pixel count the header at the start of a file declares, if it can be
+/// read from there.
+fn declared_pixels(header: &[u8]) -> Option<u64> {
+    let (width, height) = ImageReader::new(Cursor::new(header))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()?;
+    Some(u64::from(width) * u64::from(height))
+}
+
+/// Refuses a header declaring a pixel buffer of `buffer` bytes that a file of
+/// `file` bytes cannot honestly fill (see [`MAX_EXPANSION`]).
+fn check_expansion(path: &Path, width: u32, height: u32, buffer: u64, file: usize) -> Result<()> {
+    if buffer > FREE_ALLOCATION && buffer / MAX_EXPANSION > file as u64 {
+        return Err(Error::Decode {
+            path: path.to_path_buf(),
+            reason: format!(
+                "truncated: the header declares {width}x{height} pixels, more than {file} bytes can hold"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The luma of a JPEG stored as YCbCr or luma; `None` when `bytes` is not
@@ -99,6 +219,13 @@ fn decode_jpeg_luma(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Option
     // JPEG dimensions are 16-bit.
     let (width, height) = (width as u32, height as u32);
     check_size(path, width, height, max_pixels)?;
+    check_expansion(
+        path,
+        width,
+        height,
+        u64::from(width) * u64::from(height),
+        bytes.len(),
+    )?;
     decoder.set_options(options.jpeg_set_out_colorspace(ColorSpace::Luma));
     let luma = decoder.decode().map_err(decode_error)?;
     let luma = image::GrayImage::from_raw(width, height, luma).ok_or_else(|| Error::Decode {
@@ -146,6 +273,7 @@ fn decode(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
         .map_err(|e| decode_error(e.to_string()))?;
     let (width, height) = decoder.dimensions();
     check_size(path, width, height, max_pixels)?;
+    check_expansion(path, width, height, decoder.total_bytes(), bytes.len())?;
     // The default allocation cap (512 MiB) would refuse a 16-bit RGBA image
     // that is within the pixel limit; the pixel limit is the real guard.
     let mut limits = image::Limits::no_limits();

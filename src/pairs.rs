@@ -8,7 +8,7 @@
 //! reproducible.
 
 use std::collections::BTreeSet;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Component, Path, PathBuf};
 
 /// A reference and a test to compare with it.
@@ -21,6 +21,10 @@ pub struct Pair {
     /// The test's path relative to its input root: where its annotated image
     /// goes under `--out-dir`.
     pub name: PathBuf,
+    /// Why this entry cannot be inspected (a malformed line of a pairs list,
+    /// a folder that cannot be listed), reported as its error; `None` for a
+    /// pair to inspect.
+    pub problem: Option<String>,
 }
 
 impl Pair {
@@ -31,6 +35,7 @@ impl Pair {
             reference: reference.into(),
             name: relative_name(&test),
             test,
+            problem: None,
         }
     }
 }
@@ -43,6 +48,15 @@ pub enum PairsError {
     Read {
         path: PathBuf,
         source: std::io::Error,
+    },
+    /// A pairs list over [`MAX_LIST_BYTES`], or with a line over
+    /// [`MAX_LINE_BYTES`] (`/dev/zero` on standard input has no end and no
+    /// newline).
+    #[error("{}: {what} is over the limit of {limit} bytes", path.display())]
+    TooLong {
+        path: PathBuf,
+        what: String,
+        limit: u64,
     },
     /// A line of the pairs list is not `REFERENCE<TAB>TEST`.
     #[error("{}:{line}: expected `REFERENCE<TAB>TEST` (or two whitespace-separated paths), got `{text}`", path.display())]
@@ -74,29 +88,75 @@ pub fn is_image(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// What a folder holds: its images, and the subfolders that could not be
+/// listed (each reported as the error of that folder, not of the run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Listing {
+    /// Sorted paths relative to the folder.
+    images: Vec<PathBuf>,
+    /// Subfolders, relative to the folder, and why they were not listed.
+    unreadable: Vec<(PathBuf, String)>,
+}
+
 /// The images in `dir` (and below it with `recursive`) as sorted paths
 /// relative to `dir`. Hidden entries are skipped: they include the temporary
 /// files of an atomic write in progress.
 pub fn images_in(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>, PairsError> {
-    let mut found = Vec::new();
-    walk(dir, Path::new(""), recursive, &mut found)?;
-    found.sort();
-    Ok(found)
+    Ok(list(dir, recursive)?.images)
+}
+
+fn list(dir: &Path, recursive: bool) -> Result<Listing, PairsError> {
+    let mut listing = Listing::default();
+    let entries = std::fs::read_dir(dir).map_err(|source| PairsError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut ancestors = Vec::new();
+    if let Ok(metadata) = std::fs::metadata(dir) {
+        ancestors.extend(folder_id(&metadata));
+    }
+    walk(
+        Path::new(""),
+        entries,
+        recursive,
+        &mut ancestors,
+        &mut listing,
+    );
+    listing.images.sort();
+    listing.unreadable.sort();
+    Ok(listing)
+}
+
+/// A folder's device and inode: a folder met again among its own ancestors
+/// (through a symlink) is a loop.
+#[cfg(unix)]
+fn folder_id(metadata: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn folder_id(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 fn walk(
-    root: &Path,
     relative: &Path,
+    entries: std::fs::ReadDir,
     recursive: bool,
-    found: &mut Vec<PathBuf>,
-) -> Result<(), PairsError> {
-    let dir = root.join(relative);
-    let read_error = |source| PairsError::Read {
-        path: dir.clone(),
-        source,
-    };
-    for entry in std::fs::read_dir(&dir).map_err(read_error)? {
-        let entry = entry.map_err(read_error)?;
+    ancestors: &mut Vec<(u64, u64)>,
+    listing: &mut Listing,
+) {
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                listing
+                    .unreadable
+                    .push((relative.to_path_buf(), e.to_string()));
+                return;
+            }
+        };
         let name = entry.file_name();
         if name.to_string_lossy().starts_with('.') {
             continue;
@@ -104,75 +164,169 @@ fn walk(
         let child = relative.join(&name);
         // Follows symlinks, as a user who links a folder of images expects.
         let path = entry.path();
-        if path.is_dir() {
-            if recursive {
-                walk(root, &child, recursive, found)?;
+        let metadata = std::fs::metadata(&path);
+        if metadata.as_ref().is_ok_and(std::fs::Metadata::is_dir) {
+            if !recursive {
+                continue;
+            }
+            let id = metadata.ok().as_ref().and_then(folder_id);
+            if id.is_some_and(|id| ancestors.contains(&id)) {
+                let problem = "symlink loop: the folder contains itself".to_owned();
+                listing.unreadable.push((child, problem));
+                continue;
+            }
+            match std::fs::read_dir(&path) {
+                Ok(entries) => {
+                    ancestors.extend(id);
+                    walk(&child, entries, recursive, ancestors, listing);
+                    if id.is_some() {
+                        ancestors.pop();
+                    }
+                }
+                Err(e) => listing.unreadable.push((child, e.to_string())),
             }
         } else if is_image(&child) {
-            found.push(child);
+            listing.images.push(child);
         }
     }
-    Ok(())
 }
 
-/// Every image in `dir` against one `reference`.
+/// A pair that stands for a folder that could not be listed (`folder`, with
+/// `name` its path relative to the folder given): the error of that folder
+/// in every report.
+fn unreadable_pair(reference: PathBuf, folder: &Path, name: PathBuf, problem: &str) -> Pair {
+    let test = folder.join(&name);
+    Pair {
+        reference,
+        problem: Some(format!("{}: cannot read: {problem}", test.display())),
+        test,
+        name,
+    }
+}
+
+/// Every image in `dir` against one `reference`; a subfolder that cannot be
+/// listed becomes a pair that fails with its reason.
 pub fn reference_and_folder(
     reference: &Path,
     dir: &Path,
     recursive: bool,
 ) -> Result<Vec<Pair>, PairsError> {
-    Ok(images_in(dir, recursive)?
+    let Listing { images, unreadable } = list(dir, recursive)?;
+    let mut pairs: Vec<Pair> = images
         .into_iter()
         .map(|name| Pair {
             reference: reference.to_path_buf(),
             test: dir.join(&name),
             name,
+            problem: None,
         })
-        .collect())
+        .collect();
+    pairs.extend(
+        unreadable
+            .into_iter()
+            .map(|(name, problem)| unreadable_pair(reference.to_path_buf(), dir, name, &problem)),
+    );
+    Ok(pairs)
 }
 
 /// Pairs the images of `tests` with those of `references` by identical
-/// relative path.
+/// relative path; a subfolder of either that cannot be listed becomes a pair
+/// that fails with its reason.
 pub fn matched_folders(
     references: &Path,
     tests: &Path,
     recursive: bool,
 ) -> Result<Matched, PairsError> {
-    let reference_names: BTreeSet<PathBuf> =
-        images_in(references, recursive)?.into_iter().collect();
-    let test_names = images_in(tests, recursive)?;
+    let reference_listing = list(references, recursive)?;
+    let reference_names: BTreeSet<PathBuf> = reference_listing.images.into_iter().collect();
+    let test_listing = list(tests, recursive)?;
+    let test_names = test_listing.images;
     let tested: BTreeSet<&PathBuf> = test_names.iter().collect();
     let unmatched_references = reference_names
         .iter()
         .filter(|name| !tested.contains(name))
         .map(|name| references.join(name))
         .collect();
-    let pairs = test_names
+    let mut pairs: Vec<Pair> = test_names
         .iter()
         .map(|name| Pair {
             reference: references.join(name),
             test: tests.join(name),
             name: name.clone(),
+            problem: None,
         })
         .collect();
+    for (name, problem) in test_listing.unreadable {
+        pairs.push(unreadable_pair(
+            references.join(&name),
+            tests,
+            name,
+            &problem,
+        ));
+    }
+    for (name, problem) in reference_listing.unreadable {
+        pairs.push(unreadable_pair(
+            references.to_path_buf(),
+            references,
+            name,
+            &problem,
+        ));
+    }
     Ok(Matched {
         pairs,
         unmatched_references,
     })
 }
 
+/// The longest line a pairs list may have: two paths of the longest the
+/// system allows (4,096 bytes on Linux) with ample room.
+pub const MAX_LINE_BYTES: u64 = 64 << 10;
+
+/// The largest pairs list read: tens of millions of pairs.
+pub const MAX_LIST_BYTES: u64 = 1 << 30;
+
 /// Parses a pairs list: one `REFERENCE<TAB>TEST` per line; two paths split by
 /// other whitespace are accepted when there are exactly two; `#` comments and
 /// blank lines are skipped. Paths are taken as written (relative ones from
-/// the current folder). `source` names the list in messages.
+/// the current folder). `source` names the list in messages. At most
+/// [`MAX_LIST_BYTES`] are read, in lines of at most [`MAX_LINE_BYTES`].
 pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsError> {
+    let too_long = |what: String, limit| PairsError::TooLong {
+        path: source.to_path_buf(),
+        what,
+        limit,
+    };
+    let mut list = list.take(MAX_LIST_BYTES + 1);
     let mut pairs = Vec::new();
-    for (index, line) in list.lines().enumerate() {
-        let line = line.map_err(|e| PairsError::Read {
+    let mut bytes = Vec::new();
+    for index in 0.. {
+        bytes.clear();
+        let read = (&mut list)
+            .take(MAX_LINE_BYTES + 1)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| PairsError::Read {
+                path: source.to_path_buf(),
+                source: e,
+            })?;
+        if read == 0 {
+            break;
+        }
+        if list.limit() == 0 {
+            return Err(too_long("the list".into(), MAX_LIST_BYTES));
+        }
+        if bytes.len() as u64 > MAX_LINE_BYTES {
+            return Err(too_long(format!("line {}", index + 1), MAX_LINE_BYTES));
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim_end_matches('\n').trim_end_matches('\r');
+        let syntax_error = || PairsError::Syntax {
             path: source.to_path_buf(),
-            source: e,
-        })?;
-        let text = line.trim_end_matches('\r');
+            line: index + 1,
+            text: text.to_owned(),
+        };
+        if std::str::from_utf8(&bytes).is_err() {
+            return Err(syntax_error());
+        }
         if text.trim().is_empty() || text.trim_start().starts_with('#') {
             continue;
         }
@@ -185,13 +339,7 @@ pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsE
             [reference, test] if !reference.is_empty() && !test.is_empty() => {
                 pairs.push(Pair::new(reference, test));
             }
-            _ => {
-                return Err(PairsError::Syntax {
-                    path: source.to_path_buf(),
-                    line: index + 1,
-                    text: text.to_owned(),
-                })
-            }
+            _ => return Err(syntax_error()),
         }
     }
     Ok(pairs)
@@ -213,9 +361,9 @@ pub fn relative_name(path: &Path) -> PathBuf {
 /// shards 0..count, concatenated, are the whole list in order, and pairs
 /// sharing a reference mostly stay together.
 pub fn shard(pairs: Vec<Pair>, index: usize, count: usize) -> Vec<Pair> {
-    let len = pairs.len();
-    let start = len * index / count;
-    let end = len * (index + 1) / count;
+    // In u128: `len * index` overflows usize for a count near usize::MAX.
+    let bound = |i: usize| (pairs.len() as u128 * i as u128 / count as u128) as usize;
+    let (start, end) = (bound(index), bound(index + 1));
     pairs.into_iter().skip(start).take(end - start).collect()
 }
 

@@ -1,0 +1,269 @@
+//! Never touch what is not ours, never hang, never blow up: the binary given
+//! FIFOs, devices, lies in headers, loops and overlapping paths.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+use common::{defect_detect, defect_detect_within, json, png_with_header, stderr_line, Fixture};
+
+/// Long enough for any run here; a run that blocks is killed and fails.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A FIFO that no one ever writes to.
+fn fifo(f: &Fixture, name: &str) -> PathBuf {
+    let path = f.path(name);
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
+fn pairs_list(f: &Fixture, lines: &[(&Path, &Path)]) -> PathBuf {
+    let text: String = lines
+        .iter()
+        .map(|(r, t)| format!("{}\t{}\n", r.display(), t.display()))
+        .collect();
+    f.write("pairs.tsv", text.as_bytes())
+}
+
+#[test]
+fn fifo_in_a_pairs_list_is_an_error_not_a_hang() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let fifo = fifo(&f, "fifo.png");
+    let list = pairs_list(&f, &[(&reference, &fifo), (&reference, &reference)]);
+    let output = defect_detect()
+        .arg("--pairs")
+        .arg(&list)
+        .arg("--json")
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let doc = json(&output);
+    let error = doc["results"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("fifo.png") && error.contains("not a regular file"),
+        "{error}"
+    );
+    assert!(doc["results"][1]["error"].is_null(), "{doc}");
+}
+
+#[test]
+fn fifo_in_a_test_folder_is_an_error_of_that_file_only() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    f.with_cut("tests/cut.png");
+    fifo(&f, "tests/fifo.png");
+    let output = defect_detect()
+        .arg(&reference)
+        .arg(f.path("tests"))
+        .arg("--json")
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let doc = json(&output);
+    assert_eq!(doc["results"][0]["defects"].as_array().unwrap().len(), 1);
+    assert!(doc["results"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("fifo.png: not a regular file: a FIFO"));
+}
+
+#[test]
+fn dev_zero_as_a_test_is_refused_as_a_device() {
+    let f = Fixture::new();
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg("/dev/zero")
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        "defect-detect: error: /dev/zero: not a regular file: a character device"
+    );
+}
+
+#[test]
+fn dev_zero_as_a_pairs_list_is_refused_as_a_device() {
+    let output = defect_detect()
+        .args(["--pairs", "/dev/zero"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        "defect-detect: error: /dev/zero: not a regular file: a character device"
+    );
+}
+
+#[test]
+fn endless_pairs_list_on_stdin_stops_at_the_line_limit() {
+    // In 1 GB of memory, which an unbounded read exhausts in a second.
+    let output = defect_detect_within(1 << 30)
+        .args(["--pairs", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        "defect-detect: error: <stdin>: line 1 is over the limit of 65536 bytes"
+    );
+}
+
+#[test]
+fn dev_zero_as_an_ignore_mask_is_refused_as_a_device() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let output = defect_detect()
+        .arg(&reference)
+        .arg(&reference)
+        .args(["--ignore-mask", "/dev/zero"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        "defect-detect: error: /dev/zero: not a regular file: a character device"
+    );
+}
+
+#[test]
+fn junk_after_an_image_is_not_read() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let test = f.with_cut("test.png");
+    // 3 GB of (sparse) zeros after the PNG, in a run allowed 1 GB of memory.
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&test)
+        .unwrap();
+    file.set_len(3 << 30).unwrap();
+    Command::from_std(defect_detect_within(1 << 30))
+        .arg(&reference)
+        .arg(&test)
+        .timeout(TIMEOUT)
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn tiny_file_declaring_a_huge_image_is_refused_before_allocating_it() {
+    let f = Fixture::new();
+    // 10000 x 10000 RGBA of 16 bits: 800 MB declared in 57 bytes, within
+    // the default --max-pixels, in a run allowed 512 MB of memory.
+    let bomb = f.write("bomb.png", &png_with_header(10_000, 10_000, 16, 6));
+    let output = Command::from_std(defect_detect_within(512 << 20))
+        .arg(f.reference())
+        .arg(&bomb)
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let line = stderr_line(&output);
+    assert!(
+        line.contains("bomb.png") && line.contains("declares 10000x10000"),
+        "{line}"
+    );
+}
+
+#[test]
+fn recursive_walk_stops_at_a_symlink_loop_and_reports_it() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    f.with_cut("tests/cut.png");
+    std::os::unix::fs::symlink(".", f.path("tests/loop")).unwrap();
+    let output = defect_detect()
+        .arg(&reference)
+        .arg(f.path("tests"))
+        .args(["--recursive", "--json"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let doc = json(&output);
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{doc}");
+    assert_eq!(results[0]["defects"].as_array().unwrap().len(), 1);
+    assert!(results[1]["error"]
+        .as_str()
+        .unwrap()
+        .ends_with("loop: cannot read: symlink loop: the folder contains itself"));
+}
+
+#[test]
+fn jobs_over_256_is_a_usage_error() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    defect_detect()
+        .arg(&reference)
+        .arg(&reference)
+        .args(["--jobs", "257"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("257 is not in 0..=256"));
+}
+
+#[test]
+fn jobs_0_means_all_cores() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    defect_detect()
+        .arg(&reference)
+        .arg(&reference)
+        .args(["--jobs", "0"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn ignore_rectangles_past_the_largest_coordinate_are_usage_errors() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    for rect in ["4294967295,0,2,1", "0,4294967295,1,2"] {
+        let output = defect_detect()
+            .arg(&reference)
+            .arg(&reference)
+            .args(["--ignore", rect])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{rect}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("ends past 4294967295"), "{rect}: {stderr}");
+    }
+}
+
+#[test]
+fn last_of_a_huge_number_of_shards_holds_the_last_pair() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let tests = [
+        f.with_cut("a.png"),
+        f.with_cut("b.png"),
+        f.with_cut("c.png"),
+    ];
+    let count = usize::MAX;
+    let output = defect_detect()
+        .arg(&reference)
+        .args(&tests)
+        .arg(format!("--shard={count}/{count}"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc = json(&output);
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{doc}");
+    assert_eq!(results[0]["test"], tests[2].display().to_string());
+}

@@ -413,7 +413,7 @@ fn write_photos(dir: &Path, count: u64, width: u32, height: u32) -> std::io::Res
             let pair = photo_pair(spec);
             let mut annotation = String::new();
             for d in &pair.defects {
-                let class = PHOTO_NAMES
+                let class = DEEPPCB_NAMES
                     .iter()
                     .position(|&n| n == d.name)
                     .map_or(0, |i| i + 1);
@@ -431,16 +431,6 @@ fn write_photos(dir: &Path, count: u64, width: u32, height: u32) -> std::io::Res
         .collect::<std::io::Result<Vec<String>>>()?;
     std::fs::write(dir.join("list.txt"), lines.concat())
 }
-
-/// The planted defects' names, in the order of the DeepPCB types.
-const PHOTO_NAMES: [&str; 6] = [
-    "open",
-    "short",
-    "mousebite",
-    "spur",
-    "spurious copper",
-    "pin-hole",
-];
 
 fn ratio(num: usize, den: usize) -> f64 {
     if den == 0 {

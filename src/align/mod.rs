@@ -104,8 +104,16 @@ pub fn estimate(reference: &Bits, test: &Bits, p: &AlignParams) -> Alignment {
     );
     let max_shift = p.max_shift as i32;
     let sums = CoarseSums::new(reference, test);
-    let coarse = global::coarse_shift(&sums, max_shift);
-    let fine = global::fine_shift(reference, test, coarse, max_shift);
+    let fine = if global::coarse_is_ambiguous(&sums, max_shift) {
+        global::exact_shift(reference, test, max_shift)
+    } else {
+        global::fine_shift(
+            reference,
+            test,
+            global::coarse_shift(&sums, max_shift),
+            max_shift,
+        )
+    };
     let translation = fine.alignment();
     if p.mode == AlignMode::Translate || p.max_angle_degrees <= 0.0 {
         return translation;
@@ -227,5 +235,36 @@ mod tests {
             },
         );
         assert_eq!((a.dx, a.dy), (7.0, -5.0));
+    }
+
+    /// A board whose middle is a bundle of 3 px lines at a 6 px pitch,
+    /// running off the top and bottom, with a few pads around it.
+    fn bundle(ox: i32, oy: i32) -> Mask {
+        let (w, h) = (640i32, 640i32);
+        let mut m = Mask::new(w as u32, h as u32);
+        for y in 0..h {
+            for x in 0..w {
+                let (u, v) = (x - ox, y - oy);
+                let line = (200..440).contains(&u) && (u - 200) % 6 < 3;
+                let pad = [(80, 80), (560, 120), (100, 560), (540, 520), (320, 40)]
+                    .iter()
+                    .any(|&(cx, cy)| (u - cx).abs() < 15 && (v - cy).abs() < 15);
+                m.data[(y * w + x) as usize] = u8::from(line || pad);
+            }
+        }
+        m
+    }
+
+    /// The blurred coarse costs have minima a pitch apart and, at 4 px
+    /// steps, none at the true 2 px: the shift is found whole, not a pitch
+    /// off (it was 8 px).
+    #[test]
+    fn a_bundle_of_lines_does_not_lock_a_pitch_off() {
+        let a = estimate(
+            &Bits::from_mask(&bundle(0, 0)),
+            &Bits::from_mask(&bundle(2, 1)),
+            &AlignParams::default(),
+        );
+        assert_eq!((a.dx, a.dy), (2.0, 1.0));
     }
 }

@@ -260,13 +260,14 @@ fn render_failure(
         None => {}
     }
     page.push_str(
-        "<table>\n<tr><th>kind</th><th>type</th><th>score</th><th>x</th><th>y</th><th>width</th><th>height</th><th>area</th></tr>\n",
+        "<table>\n<tr><th>#</th><th>kind</th><th>type</th><th>score</th><th>x</th><th>y</th><th>width</th><th>height</th><th>area</th></tr>\n",
     );
     for d in &result.defects {
         let kind = d.kind.name();
         let _ = writeln!(
             page,
-            "<tr><td class=\"{kind}\">{kind}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"{kind}\">{kind}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            d.id,
             d.defect_type.name(),
             d.score,
             d.rect.x, d.rect.y, d.rect.width, d.rect.height, d.area
@@ -281,6 +282,7 @@ mod tests {
 
     fn result(test: &str, defects: usize, error: bool) -> PairResult {
         let defect = crate::Defect {
+            id: 1,
             kind: crate::DefectKind::Cut,
             defect_type: crate::DefectType::Notch,
             score: 0.5,

@@ -74,7 +74,14 @@ fn write_report_files(
         output::write_atomically(path, &xml)?;
     }
     if let Some(path) = &config.html {
-        report::html::write(report, path, config.options.max_pixels)?;
+        let command: Vec<String> = std::env::args_os()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        let run = report::html::Run {
+            options: &config.options,
+            command: &command.join(" "),
+        };
+        report::html::write(report, path, &run)?;
     }
     Ok(())
 }

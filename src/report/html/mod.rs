@@ -1,39 +1,52 @@
-//! The HTML report: a page for eyes, readable offline from disk.
+//! The HTML report: an inspector's page, readable offline from disk.
 //!
 //! `--html report/index.html` writes the page and, beside it, a folder
-//! `report/index_files/` holding for each pair with defects a PNG of its
-//! reference and of its annotated test, both at most [`MAX_SIDE`] pixels on
-//! their longer side. The page links them relatively, so the folder can be
-//! moved, zipped or published as a CI artefact as a whole; nothing is linked
-//! by absolute path and nothing is fetched from the network (the CSS is
-//! inline). The images are made from the input files after the run, so the
-//! report works with or without `--out-dir`, and costs a second decode only
-//! for the pairs with defects.
+//! `report/index_files/` holding the images of the pairs with defects (see
+//! [`images`]): each pair's annotated test, shrunk, a click away at full size
+//! and flipped to its reference with a button, and for every defect a
+//! close-up of the reference and the test, numbered like the picture. The
+//! page links them relatively, so the folder can be moved, zipped or
+//! published as a CI artefact as a whole; nothing is fetched from the network
+//! (CSS and the few lines of script are inline) and every image loads lazily,
+//! so a page of hundreds of pairs opens at once. Images an earlier run left in
+//! the folder are removed first. They are made from the input files after the
+//! run, so the report works with or without `--out-dir`, and costs a second
+//! decode only for the pairs with defects.
 //!
-//! Layout: the summary counts, then the pairs worst first (errors, then most
-//! defects, then the largest defect area), each with its images side by side
-//! and a table of its defects; passed pairs close the page as one list.
+//! Layout: a header with the tool's version, the date, the command and the
+//! options; filters by kind, type and score; the summary counts; then the
+//! pairs worst first (errors, then most defects, then the largest defect
+//! area); passed pairs close the page as one list.
+
+pub mod images;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use image::imageops::FilterType;
-use image::RgbImage;
 use rayon::prelude::*;
 
 use super::{escape_markup as esc, PairResult, Report};
 use crate::error::Result;
-use crate::{annotate, load, output};
+use crate::{output, DefectType, Options};
+use images::Figure;
 
-/// Longest side, in pixels, of the images copied into the report.
-pub const MAX_SIDE: u32 = 800;
+/// What the page's header says about the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The options the pairs were inspected with; inputs are read again
+    /// with their `max_pixels` limit.
+    pub options: &'a Options,
+    /// The command line, as the user would type it again.
+    pub command: &'a str,
+}
 
 /// Writes the page to `path` and its images to the folder beside it (see the
-/// module documentation). Inputs are read with the `max_pixels` limit; a pair
-/// whose images cannot be made shows why instead of them.
-pub fn write(report: &Report, path: &Path, max_pixels: u64) -> Result<()> {
+/// module documentation). A pair whose images cannot be made shows why
+/// instead of them.
+pub fn write(report: &Report, path: &Path, run: &Run<'_>) -> Result<()> {
     let files = files_folder(path);
+    images::remove_stale(&files)?;
     let order = worst_first(&report.results);
     // A reference shared by many failing pairs is copied once, under the
     // index of its first failing pair.
@@ -50,12 +63,18 @@ pub fn write(report: &Report, path: &Path, max_pixels: u64) -> Result<()> {
             let result = &report.results[index];
             shows_images(result).then(|| {
                 let reference_index = first_use[result.reference.as_str()];
-                make_figure(result, index, reference_index, &files, max_pixels)
-                    .map_err(|e| e.to_string())
+                images::make(
+                    result,
+                    index,
+                    reference_index,
+                    &files,
+                    run.options.max_pixels,
+                )
+                .map_err(|e| e.to_string())
             })
         })
         .collect();
-    let page = render(report, &order, &figures, &files_link(path));
+    let page = render(report, run, &order, &figures, &files_link(path));
     output::write_atomically(path, page.as_bytes())
 }
 
@@ -88,56 +107,6 @@ fn worst_first(results: &[PairResult]) -> Vec<usize> {
     order
 }
 
-/// The two image files of one pair, as names inside the files folder.
-struct Figure {
-    reference: String,
-    test: String,
-}
-
-fn make_figure(
-    result: &PairResult,
-    index: usize,
-    reference_index: usize,
-    files: &Path,
-    max_pixels: u64,
-) -> Result<Figure> {
-    let reference_path = Path::new(&result.reference);
-    let test_path = Path::new(&result.test);
-    let figure = Figure {
-        reference: format!("{reference_index:06}-reference.png"),
-        test: format!("{index:06}-test.png"),
-    };
-    if index == reference_index {
-        let reference = load::load(reference_path, max_pixels)?;
-        save_small(
-            &files.join(&figure.reference),
-            reference.image.to_rgb8(),
-            [reference_path, test_path],
-        )?;
-    }
-    let test = load::load(test_path, max_pixels)?;
-    save_small(
-        &files.join(&figure.test),
-        annotate::annotate(&test.image, &result.defects),
-        [reference_path, test_path],
-    )?;
-    Ok(figure)
-}
-
-fn save_small(path: &Path, image: RgbImage, inputs: [&Path; 2]) -> Result<()> {
-    output::refuse_input_overwrite(path, inputs)?;
-    let (width, height) = image.dimensions();
-    let longer = width.max(height);
-    let image = if longer > MAX_SIDE {
-        let scale =
-            |side: u32| (u64::from(side) * u64::from(MAX_SIDE) / u64::from(longer)).max(1) as u32;
-        image::imageops::resize(&image, scale(width), scale(height), FilterType::Triangle)
-    } else {
-        image
-    };
-    output::save_png(path, &image)
-}
-
 const STYLE: &str = "
 body { font: 15px/1.4 system-ui, sans-serif; margin: 24px; color: #1a1a1a; background: #fafafa; }
 h1 { font-size: 22px; margin: 0 0 12px; }
@@ -150,9 +119,15 @@ section { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding:
 section.error { border-left: 6px solid #b00020; } section.fail { border-left: 6px solid #e07000; }
 .reference { color: #555; font-size: 13px; word-break: break-all; margin: 0 0 10px; }
 .images { display: flex; gap: 12px; flex-wrap: wrap; }
-figure { margin: 0; flex: 0 1 420px; }
-figure img { width: 100%; height: auto; border: 1px solid #ccc; image-rendering: pixelated; }
+figure { margin: 0; flex: 0 1 800px; }
+figure img { max-width: 100%; height: auto; border: 1px solid #ccc; }
 figcaption { font-size: 13px; color: #555; }
+.closeups { display: flex; gap: 10px; flex-wrap: wrap; margin-top: 10px; }
+.closeups figure { flex: 0 0 auto; }
+.closeups img { width: auto; max-width: 200px; image-rendering: pixelated; }
+.run { color: #555; font-size: 13px; } .run code { word-break: break-all; }
+.filters { display: flex; gap: 18px; align-items: center; flex-wrap: wrap; margin-bottom: 18px; }
+[hidden] { display: none !important; }
 table { border-collapse: collapse; margin-top: 10px; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ddd; padding: 3px 10px; text-align: right; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
@@ -161,8 +136,32 @@ th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 ul.passed { columns: 2; font-size: 13px; word-break: break-all; }
 ";
 
+/// Filters rows and close-ups by the `data-` attributes of their defect, and
+/// flips a pair's picture between the annotated test and the reference.
+const SCRIPT: &str = "
+const form = document.querySelector('.filters');
+function apply() {
+  const kinds = [...form.querySelectorAll('[name=kind]:checked')].map(e => e.value);
+  const type = form.elements.type.value, score = parseFloat(form.elements.score.value);
+  form.querySelector('output').textContent = score.toFixed(2);
+  document.querySelectorAll('[data-kind]').forEach(e => {
+    e.hidden = !(kinds.includes(e.dataset.kind) && (!type || e.dataset.type === type)
+      && parseFloat(e.dataset.score) >= score);
+  });
+}
+form.addEventListener('input', apply);
+document.querySelectorAll('button.flip').forEach(button => button.addEventListener('click', () => {
+  const img = button.closest('figure').querySelector('img');
+  const toReference = img.dataset.shown !== 'reference';
+  img.src = toReference ? img.dataset.reference : img.dataset.test;
+  img.dataset.shown = toReference ? 'reference' : 'test';
+  button.textContent = toReference ? 'show test' : 'show reference';
+}));
+";
+
 fn render(
     report: &Report,
+    run: &Run<'_>,
     order: &[usize],
     figures: &[Option<std::result::Result<Figure, String>>],
     files: &str,
@@ -175,8 +174,10 @@ fn render(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>defect-detect report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-         <h1>defect-detect report</h1>\n<div class=\"counts\">\n"
+         <h1>defect-detect report</h1>\n"
     );
+    render_header(&mut page, run);
+    page.push_str("<div class=\"counts\">\n");
     for (class, label, value) in [
         ("", "pairs", s.pairs),
         ("pass", "passed", passed),
@@ -220,8 +221,56 @@ fn render(
         }
         page.push_str("</ul>\n</section>\n");
     }
-    page.push_str("</body>\n</html>\n");
+    let _ = write!(page, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     page
+}
+
+fn render_header(page: &mut String, run: &Run<'_>) {
+    let _ = writeln!(
+        page,
+        "<p class=\"run\">defect-detect {} &middot; {} &middot; <code>{}</code></p>\n\
+         <details class=\"run\"><summary>options</summary><pre>{}</pre></details>",
+        env!("CARGO_PKG_VERSION"),
+        utc_now(),
+        esc(run.command),
+        esc(&format!("{:#?}", run.options))
+    );
+    page.push_str(
+        "<form class=\"filters\">\n\
+         <span>kind <label><input type=\"checkbox\" name=\"kind\" value=\"flash\" checked> flash</label> \
+         <label><input type=\"checkbox\" name=\"kind\" value=\"cut\" checked> cut</label></span>\n\
+         <label>type <select name=\"type\"><option value=\"\">all</option>",
+    );
+    for t in DefectType::ALL {
+        let _ = write!(page, "<option>{}</option>", t.name());
+    }
+    page.push_str(
+        "</select></label>\n<label>score at least <input type=\"range\" name=\"score\" \
+         min=\"0\" max=\"1\" step=\"0.05\" value=\"0\"> <output>0.00</output></label>\n</form>\n",
+    );
+}
+
+/// The current time in UTC, `2026-12-02 13:05 UTC`, from the system clock
+/// (days to a civil date by Howard Hinnant's algorithm).
+fn utc_now() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60
+    )
 }
 
 fn render_failure(
@@ -239,17 +288,7 @@ fn render_failure(
         esc(&result.reference)
     );
     match figure {
-        Some(Ok(figure)) => {
-            let _ = writeln!(
-                page,
-                "<div class=\"images\">\n\
-                 <figure><img src=\"{files}/{}\" alt=\"reference\"><figcaption>reference</figcaption></figure>\n\
-                 <figure><img src=\"{files}/{}\" alt=\"annotated test\"><figcaption>test, annotated</figcaption></figure>\n\
-                 </div>",
-                esc(&figure.reference),
-                esc(&figure.test)
-            );
-        }
+        Some(Ok(figure)) => render_images(page, result, figure, files),
         Some(Err(message)) => {
             let _ = writeln!(
                 page,
@@ -266,7 +305,9 @@ fn render_failure(
         let kind = d.kind.name();
         let _ = writeln!(
             page,
-            "<tr><td>{}</td><td class=\"{kind}\">{kind}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-kind=\"{kind}\" data-type=\"{}\" data-score=\"{:.2}\"><td>{}</td><td class=\"{kind}\">{kind}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            d.defect_type.name(),
+            d.score,
             d.id,
             d.defect_type.name(),
             d.score,
@@ -274,6 +315,40 @@ fn render_failure(
         );
     }
     page.push_str("</table>\n</section>\n");
+}
+
+fn render_images(page: &mut String, result: &PairResult, figure: &Figure, files: &str) {
+    let src = |name: &str| format!("{files}/{}", esc(name));
+    let _ = writeln!(
+        page,
+        "<div class=\"images\">\n<figure><a href=\"{}\"><img src=\"{}\" data-test=\"{}\" \
+         data-reference=\"{}\" loading=\"lazy\" alt=\"annotated test\"></a>\n\
+         <figcaption>test, annotated; click for full size \
+         <button type=\"button\" class=\"flip\">show reference</button></figcaption></figure>\n</div>",
+        src(&figure.full),
+        src(&figure.test),
+        src(&figure.test),
+        src(&figure.reference)
+    );
+    page.push_str("<div class=\"closeups\">\n");
+    for (d, [reference, test]) in result.defects.iter().zip(&figure.closeups) {
+        let kind = d.kind.name();
+        let _ = writeln!(
+            page,
+            "<figure class=\"closeup\" data-kind=\"{kind}\" data-type=\"{}\" data-score=\"{:.2}\">\
+             <img src=\"{}\" loading=\"lazy\" alt=\"defect {id}, reference\"> \
+             <img src=\"{}\" loading=\"lazy\" alt=\"defect {id}, test\">\
+             <figcaption><b>{id}</b> <span class=\"{kind}\">{kind}</span> {} {:.2}</figcaption></figure>",
+            d.defect_type.name(),
+            d.score,
+            src(reference),
+            src(test),
+            d.defect_type.name(),
+            d.score,
+            id = d.id,
+        );
+    }
+    page.push_str("</div>\n");
 }
 
 #[cfg(test)]
@@ -322,9 +397,13 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         let report = Report::new(vec![result("<script>.png", 0, true)]);
-        let page = render(&report, &[0], &[None], "index_files");
+        let run = Run {
+            options: &Options::default(),
+            command: "defect-detect <x>",
+        };
+        let page = render(&report, &run, &[0], &[None], "index_files");
         assert!(page.contains("&lt;script&gt;.png"));
         assert!(page.contains("broken &lt;file&gt;"));
-        assert!(!page.contains("<script>"));
+        assert!(!page.contains("<script>.png"));
     }
 }

@@ -447,6 +447,8 @@ fn help_documents_the_batch_options() {
         "[default: all cores]",
         "--shard",
         "--quiet",
+        "--open",
+        "--preview",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }

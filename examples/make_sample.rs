@@ -1,6 +1,7 @@
 //! Draws the sample pair shipped in `assets/sample/`: a washer, and a copy with
 //! a bite taken out of its outer edge (cut) and a blob grown into its hole
-//! (flash); and the annotated result that the README shows.
+//! (flash); the annotated result that the README shows; and the annotated
+//! dense board (`synth::dense_board`, 56 defects) that shows label placement.
 //!
 //! `cargo run --example make_sample` rewrites them.
 //! `cargo run --example make_sample -- --seed-like DIR` instead writes a set
@@ -10,7 +11,7 @@
 
 use std::path::Path;
 
-use defect_detect::synth::{fill_disc, washer, INK, PAPER};
+use defect_detect::synth::{dense_board, fill_disc, washer, INK, PAPER};
 use defect_detect::{annotate::annotate, inspect, LoadedImage, Options};
 use image::{DynamicImage, GrayImage};
 
@@ -37,7 +38,15 @@ fn sample(dir: &Path) -> anyhow::Result<()> {
     let test = LoadedImage::new("test", DynamicImage::ImageLuma8(test));
     let inspection = inspect(&reference, &test, &Options::default())?;
     annotate(&test.image, &inspection.defects).save(dir.join("annotated.png"))?;
-    println!("wrote {}/{{reference,test,annotated}}.png", dir.display());
+    let (reference, test, _) = dense_board();
+    let reference = LoadedImage::new("dense reference", DynamicImage::ImageLuma8(reference));
+    let test = LoadedImage::new("dense test", DynamicImage::ImageLuma8(test));
+    let inspection = inspect(&reference, &test, &Options::default())?;
+    annotate(&test.image, &inspection.defects).save(dir.join("dense-annotated.png"))?;
+    println!(
+        "wrote {}/{{reference,test,annotated,dense-annotated}}.png",
+        dir.display()
+    );
     Ok(())
 }
 

@@ -77,6 +77,18 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
 
+    /// When done, open the result in the system's viewer (xdg-open, open or
+    /// start): the --html report if given, else the -o image or the
+    /// --out-dir folder.
+    #[arg(long)]
+    pub open: bool,
+
+    /// Draw the annotated test in the terminal (one pair), above the
+    /// summary: kitty or iTerm graphics where the terminal has them,
+    /// coloured half-blocks otherwise.
+    #[arg(long, conflicts_with = "json")]
+    pub preview: bool,
+
     /// Inspect pairs on N threads, at most 256; 0 means all cores
     /// [default: all cores].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=MAX_JOBS))]
@@ -194,6 +206,9 @@ pub struct Config {
     pub jobs: Option<NonZeroUsize>,
     pub quiet: bool,
     pub verbose: bool,
+    /// What `--open` opens.
+    pub open: Option<PathBuf>,
+    pub preview: bool,
 }
 
 impl TryFrom<Cli> for Config {
@@ -264,6 +279,13 @@ impl TryFrom<Cli> for Config {
             }
             (None, None) => Output::None,
         };
+        if cli.preview && pairs.len() != 1 {
+            bail!("--preview takes one test image; {} were given", pairs.len());
+        }
+        let open = cli
+            .open
+            .then(|| open_target(&cli.html, &output))
+            .transpose()?;
         for (flag, path) in [("--junit", &cli.junit), ("--html", &cli.html)] {
             if let Some(path) = path {
                 refuse_over_inputs(path, &pairs).context(flag)?;
@@ -280,7 +302,19 @@ impl TryFrom<Cli> for Config {
             jobs: cli.jobs.and_then(|n| NonZeroUsize::new(n.into())),
             quiet: cli.quiet,
             verbose: cli.verbose,
+            open,
+            preview: cli.preview,
         })
+    }
+}
+
+/// What `--open` opens: the report, else the picture or pictures.
+fn open_target(html: &Option<PathBuf>, output: &Output) -> anyhow::Result<PathBuf> {
+    match (html, output) {
+        (Some(path), _) | (None, Output::File(path)) | (None, Output::Dir { root: path, .. }) => {
+            Ok(path.clone())
+        }
+        (None, Output::None) => bail!("--open needs something to open: --html, -o or --out-dir"),
     }
 }
 

@@ -96,6 +96,9 @@ impl Rect {
 /// One defect: a connected region of difference pixels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Defect {
+    /// The defect's number within its pair, 1 to n in report order (worst
+    /// first): the number on its label in the annotated picture.
+    pub id: u32,
     /// Flash or cut.
     pub kind: DefectKind,
     /// What the defect does to the part.

@@ -222,6 +222,7 @@ impl PreparedReference {
         let mut defects: Vec<Defect> = found
             .iter()
             .map(|d| Defect {
+                id: 0,
                 kind: d.kind,
                 defect_type: classify::classify(d),
                 score: classify::score(d, options.tolerance),
@@ -237,6 +238,9 @@ impl PreparedReference {
             .filter(|d| d.score >= options.min_score)
             .collect();
         defects.sort_by(|a, b| b.score.total_cmp(&a.score));
+        for (defect, id) in defects.iter_mut().zip(1..) {
+            defect.id = id;
+        }
         Ok(Inspection {
             width,
             height,

@@ -2,6 +2,7 @@
 
 mod cli;
 mod progress;
+mod view;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -51,6 +52,13 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     pool.install(|| write_report_files(&config, &report, elapsed))?;
     // Stdout is line-buffered; the JSON writer's many small writes were one
     // system call each, more time than the inspection itself on a batch.
+    if config.preview {
+        match view::preview(&report, config.options.max_pixels) {
+            Err(error) if is_broken_pipe(&error) => return Err(error),
+            Err(error) => eprintln!("defect-detect: warning: {error:#}"),
+            Ok(()) => {}
+        }
+    }
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     if config.json {
         report::json::write(&report, &mut stdout)?;
@@ -58,7 +66,14 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         report::summary::write(&report, config.verbose, &mut stdout)?;
     }
     stdout.flush()?;
+    drop(stdout);
     progress.summarise(&report, elapsed);
+    // A viewer that cannot start is no reason to change the verdict.
+    if let Some(target) = &config.open {
+        if let Err(error) = view::open(target) {
+            eprintln!("defect-detect: warning: {error:#}");
+        }
+    }
     Ok(report.exit_status())
 }
 
@@ -74,7 +89,14 @@ fn write_report_files(
         output::write_atomically(path, &xml)?;
     }
     if let Some(path) = &config.html {
-        report::html::write(report, path, config.options.max_pixels)?;
+        let command: Vec<String> = std::env::args_os()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        let run = report::html::Run {
+            options: &config.options,
+            command: &command.join(" "),
+        };
+        report::html::write(report, path, &run)?;
     }
     Ok(())
 }

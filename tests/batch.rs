@@ -269,8 +269,8 @@ fn html_report_links_images_that_exist_beside_it() {
         .collect();
     assert_eq!(
         sources.len(),
-        4,
-        "two images for each of the two failing pairs"
+        6,
+        "the picture and two close-ups for each of the two failing pairs"
     );
     for source in sources {
         assert!(!Path::new(source).is_absolute(), "{source}");
@@ -447,6 +447,8 @@ fn help_documents_the_batch_options() {
         "[default: all cores]",
         "--shard",
         "--quiet",
+        "--open",
+        "--preview",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{defect_detect, file_name, json, png_with_header, stderr_line, Fixture};
-use defect_detect::synth::washer;
+use defect_detect::synth::{fill_rect, washer, INK, PAPER};
 use predicates::prelude::*;
 
 #[test]
@@ -463,4 +463,49 @@ fn formats_and_bit_depths_all_decode() {
         );
     }
     let _ = file_name(&reference);
+}
+
+#[test]
+fn defects_are_numbered_in_report_order_in_json_summary_and_junit() {
+    let f = Fixture::new();
+    let mut test = washer(200, 200);
+    fill_rect(&mut test, 12, 96, 6, 8, PAPER);
+    fill_rect(&mut test, 96, 96, 5, 5, INK);
+    let test = f.save("two.png", &test);
+    let junit = f.path("junit.xml");
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(&test)
+        .arg("--json")
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let defects = json(&output)["results"][0]["defects"].clone();
+    let ids: Vec<u64> = defects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2]);
+    let summary = defect_detect()
+        .arg(f.reference())
+        .arg(&test)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8(summary.stdout).unwrap();
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    for d in defects.as_array().unwrap() {
+        let line = format!(
+            " {}  {:<5}  {:<10}  x={} y={}",
+            d["id"],
+            d["kind"].as_str().unwrap(),
+            d["type"].as_str().unwrap(),
+            d["x"],
+            d["y"]
+        );
+        assert!(summary.contains(&line), "{line:?} not in {summary}");
+        assert!(xml.contains(&line), "{line:?} not in {xml}");
+    }
 }

@@ -91,11 +91,13 @@ impl Report {
     }
 }
 
-/// One defect as the text reports show it: `cut    x=12 y=96 width=6 height=8  area=48`.
+/// One defect as the text reports show it, led by its number:
+/// `1  cut    hole        x=12 y=96 width=6 height=8  area=48  score=1.00`.
 pub fn describe(defect: &Defect) -> String {
     let r = &defect.rect;
     format!(
-        "{:<5}  {:<10}  x={} y={} width={} height={}  area={}  score={:.2}",
+        "{:>2}  {:<5}  {:<10}  x={} y={} width={} height={}  area={}  score={:.2}",
+        defect.id,
         defect.kind.name(),
         defect.defect_type.name(),
         r.x,

@@ -5,6 +5,8 @@
 
 use image::{GrayImage, Luma};
 
+use crate::defect::{DefectKind, Rect};
+
 pub mod photo;
 
 /// Grey level of drawn material (dark polarity).
@@ -73,6 +75,41 @@ pub fn board(width: u32, height: u32) -> GrayImage {
         }
     }
     image
+}
+
+/// A crowded test for label placement: [`board`] at 640x480 with 56
+/// defects, a 5x10 break across each of seven traces at four places and a
+/// 5x5 island in the gap below each trace at four others. Returns the
+/// reference, the test and the planted boxes.
+#[must_use]
+pub fn dense_board() -> (GrayImage, GrayImage, Vec<(DefectKind, Rect)>) {
+    let reference = board(640, 480);
+    let mut test = reference.clone();
+    let mut planted = Vec::new();
+    for row in 0..7u32 {
+        for i in 0..4u32 {
+            let brk = Rect {
+                x: 160 + 120 * i,
+                y: 40 + 45 * row,
+                width: 5,
+                height: 10,
+            };
+            let island = Rect {
+                x: 100 + 120 * i,
+                y: 55 + 45 * row,
+                width: 5,
+                height: 5,
+            };
+            for (kind, rect, value) in [
+                (DefectKind::Cut, brk, PAPER),
+                (DefectKind::Flash, island, INK),
+            ] {
+                fill_rect(&mut test, rect.x, rect.y, rect.width, rect.height, value);
+                planted.push((kind, rect));
+            }
+        }
+    }
+    (reference, test, planted)
 }
 
 /// `image` turned by `angle_degrees` about its centre and then moved by

@@ -109,7 +109,7 @@ pub fn run_with_progress(
         .enumerate()
         .map(|(index, pair)| {
             if let Some(problem) = &pair.problem {
-                let result = pair_result(pair, Err(problem.clone()));
+                let result = pair_result(pair, Err(problem.clone()), options);
                 done(&result);
                 return result;
             }
@@ -127,7 +127,7 @@ pub fn run_with_progress(
             );
             let outcome = inspect_one(pair, &reference, test, options, output);
             references.release(&pair.reference, index);
-            let result = pair_result(pair, outcome);
+            let result = pair_result(pair, outcome, options);
             done(&result);
             result
         })
@@ -223,7 +223,7 @@ impl References {
     }
 }
 
-fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
+fn pair_result(pair: &Pair, outcome: Result<Inspection, String>, options: &Options) -> PairResult {
     let mut result = PairResult {
         reference: pair.reference.display().to_string(),
         test: pair.test.display().to_string(),
@@ -234,6 +234,7 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
         threshold: None,
         polarity: None,
         error: None,
+        warnings: Vec::new(),
     };
     match outcome {
         Ok(inspection) => {
@@ -243,6 +244,13 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
             result.alignment = Some(inspection.alignment);
             result.threshold = Some(inspection.threshold);
             result.polarity = Some(inspection.polarity);
+            if inspection.alignment.at_shift_limit(options.max_shift) {
+                let a = inspection.alignment;
+                result.warnings.push(format!(
+                    "alignment reached --max-shift {} (dx={:.0} dy={:.0}): the parts may be further apart and the defects the misalignment's; raise --max-shift",
+                    options.max_shift, a.dx, a.dy
+                ));
+            }
         }
         Err(message) => result.error = Some(message),
     }

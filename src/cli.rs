@@ -45,6 +45,12 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub pairs: Option<PathBuf>,
 
+    /// Pass a run that inspects no pair (an empty folder or list, an empty
+    /// shard); without it that is an error, so that a step that produced no
+    /// images cannot pass a CI gate.
+    #[arg(long)]
+    pub allow_empty: bool,
+
     /// Descend into subfolders of a test (and reference) folder.
     #[arg(short, long)]
     pub recursive: bool,
@@ -242,6 +248,12 @@ impl TryFrom<Cli> for Config {
                 unmatched_references.clear();
             }
         }
+        if pairs.is_empty() && !cli.allow_empty {
+            bail!(
+                "{} (pass --allow-empty if that is expected)",
+                nothing_to_inspect(&cli)
+            );
+        }
         let output = match (cli.output, cli.out_dir) {
             (Some(_), _) if pairs.len() != 1 => {
                 bail!(
@@ -325,6 +337,20 @@ fn resolve_inputs(cli: &Cli) -> anyhow::Result<Matched> {
             unmatched_references: Vec::new(),
         },
     })
+}
+
+/// Why the run has no pair, naming where the pairs were to come from.
+fn nothing_to_inspect(cli: &Cli) -> String {
+    let source = match (&cli.pairs, cli.tests.as_slice()) {
+        (Some(list), _) if list.as_os_str() == "-" => "no pairs to inspect in <stdin>".to_owned(),
+        (Some(list), _) => format!("no pairs to inspect in {}", list.display()),
+        (None, [folder]) => format!("no images to inspect in {}", folder.display()),
+        (None, _) => "no images to inspect".to_owned(),
+    };
+    match cli.shard {
+        Some(Shard { index, count }) => format!("{source}, shard {}/{count}", index + 1),
+        None => source,
+    }
 }
 
 fn refuse_over_inputs(path: &Path, pairs: &[Pair]) -> defect_detect::Result<()> {

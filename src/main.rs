@@ -20,7 +20,6 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match run(cli) {
         Ok(status) => ExitCode::from(status),
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("defect-detect: error: {error:#}");
             ExitCode::from(2)
@@ -49,17 +48,30 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     let elapsed = progress.finish();
     let report = Report::new(results);
     pool.install(|| write_report_files(&config, &report, elapsed))?;
-    // Stdout is line-buffered; the JSON writer's many small writes were one
-    // system call each, more time than the inspection itself on a batch.
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    if config.json {
-        report::json::write(&report, &mut stdout)?;
-    } else {
-        report::summary::write(&report, config.verbose, &mut stdout)?;
-    }
-    stdout.flush()?;
+    print_report(&config, &report)?;
     progress.summarise(&report, elapsed);
     Ok(report.exit_status())
+}
+
+/// The summary or the JSON on stdout. A closed stdout (`| head`) is not an
+/// error, and leaves the exit status to what the inspection found, so that
+/// `set -o pipefail` still sees defects and errors.
+fn print_report(config: &cli::Config, report: &Report) -> anyhow::Result<()> {
+    let print = || -> std::io::Result<()> {
+        // Stdout is line-buffered; the JSON writer's many small writes were
+        // one system call each, more time than the inspection itself.
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        if config.json {
+            report::json::write(report, &mut stdout)?;
+        } else {
+            report::summary::write(report, config.verbose, &mut stdout)?;
+        }
+        stdout.flush()
+    };
+    match print() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result.context("<stdout>: cannot write"),
+    }
 }
 
 /// `--junit` and `--html`, each written whole or not at all.
@@ -77,11 +89,4 @@ fn write_report_files(
         report::html::write(report, path, config.options.max_pixels)?;
     }
     Ok(())
-}
-
-/// `defect-detect ... | head` closing stdout early is not an error.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -34,6 +34,9 @@ pub struct PairResult {
     pub polarity: Option<crate::Polarity>,
     /// Why the pair could not be inspected, or `null`.
     pub error: Option<String>,
+    /// What makes the findings doubtful, such as an alignment that reached
+    /// `--max-shift`; empty when nothing does.
+    pub warnings: Vec<String>,
 }
 
 /// Counts over all pairs.

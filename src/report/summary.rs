@@ -37,6 +37,9 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
                 levels.reference, levels.test
             )?;
         }
+        for warning in &result.warnings {
+            writeln!(out, "  warning: {warning}")?;
+        }
         for d in &result.defects {
             writeln!(out, "  {}", super::describe(d))?;
         }

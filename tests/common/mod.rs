@@ -14,6 +14,12 @@ pub fn defect_detect() -> Command {
     Command::cargo_bin("defect-detect").expect("the binary is built for integration tests")
 }
 
+/// The binary as a plain process, for what assert_cmd cannot set up (its
+/// stdout, limits).
+pub fn defect_detect_process() -> std::process::Command {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("defect-detect"))
+}
+
 /// A temporary folder with a washer reference and tests with planted defects.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -55,6 +61,16 @@ impl Fixture {
     pub fn with_cut(&self, name: &str) -> PathBuf {
         let mut test = washer(200, 200);
         fill_rect(&mut test, 12, 96, 6, 8, PAPER);
+        self.save(name, &test)
+    }
+
+    /// The reference moved `dx` pixels right, background coming in at the left.
+    pub fn shifted(&self, name: &str, dx: u32) -> PathBuf {
+        let reference = washer(200, 200);
+        let test = GrayImage::from_fn(200, 200, |x, y| match x.checked_sub(dx) {
+            Some(from) => *reference.get_pixel(from, y),
+            None => image::Luma([PAPER]),
+        });
         self.save(name, &test)
     }
 
@@ -129,7 +145,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 #[cfg(unix)]
 pub fn defect_detect_within(bytes: u64) -> std::process::Command {
     use std::os::unix::process::CommandExt;
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("defect-detect"));
+    let mut command = defect_detect_process();
     // SAFETY: setrlimit is async-signal-safe and touches no memory of the parent.
     unsafe {
         command.pre_exec(move || {

@@ -1,6 +1,6 @@
 //! The command line: flags parsed by clap, validated once into a [`Config`].
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,9 @@ use clap::Parser;
 
 use defect_detect::batch::{self, Output, Pair, Save};
 use defect_detect::ignore::{Ignore, IgnoreMask};
+use defect_detect::output::clash::{self, Named};
 use defect_detect::pairs::{self, Matched};
+use defect_detect::report::html;
 use defect_detect::{Options, Polarity, Threshold};
 
 /// Find flash (extra material) and cut (missing material) in test images by
@@ -254,33 +256,25 @@ impl TryFrom<Cli> for Config {
                 nothing_to_inspect(&cli)
             );
         }
-        let output = match (cli.output, cli.out_dir) {
+        let output = match (cli.output.clone(), cli.out_dir.clone()) {
             (Some(_), _) if pairs.len() != 1 => {
                 bail!(
                     "-o/--output takes one test image; {} were given (use --out-dir for many)",
                     pairs.len()
                 )
             }
-            (Some(path), _) => {
-                refuse_over_inputs(&path, &pairs).context("--output")?;
-                Output::File(path)
-            }
+            (Some(path), _) => Output::File(path),
             (None, Some(root)) => {
                 let save = match cli.save {
                     SaveArg::Defects => Save::Defects,
                     SaveArg::All => Save::All,
                     SaveArg::None => Save::None,
                 };
-                refuse_name_clashes(&root, &pairs)?;
                 Output::Dir { root, save }
             }
             (None, None) => Output::None,
         };
-        for (flag, path) in [("--junit", &cli.junit), ("--html", &cli.html)] {
-            if let Some(path) = path {
-                refuse_over_inputs(path, &pairs).context(flag)?;
-            }
-        }
+        refuse_clashes(&cli, &pairs, &output)?;
         Ok(Config {
             pairs,
             options,
@@ -353,29 +347,54 @@ fn nothing_to_inspect(cli: &Cli) -> String {
     }
 }
 
-fn refuse_over_inputs(path: &Path, pairs: &[Pair]) -> defect_detect::Result<()> {
-    let inputs = pairs
-        .iter()
-        .flat_map(|p| [p.reference.as_path(), p.test.as_path()]);
-    defect_detect::output::refuse_input_overwrite(path, inputs)
-}
-
-/// Two tests whose annotated images would land on one file (`a.jpg` and
-/// `a.png` both give `a.png`) would silently lose one: refuse up front.
-fn refuse_name_clashes(root: &Path, pairs: &[Pair]) -> anyhow::Result<()> {
-    let mut seen = HashMap::new();
-    for pair in pairs {
-        let path = batch::annotated_path(root, pair);
-        if let Some(first) = seen.insert(path.clone(), &pair.test) {
-            bail!(
-                "--out-dir: {} and {} would both be annotated to {}",
-                first.display(),
-                pair.test.display(),
-                path.display()
-            );
+/// Every path the run reads and writes, checked against each other before
+/// anything runs (see [`clash`]).
+fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::Result<()> {
+    let mut inputs = Vec::new();
+    let mut seen = HashSet::new();
+    for pair in pairs.iter().filter(|p| p.problem.is_none()) {
+        for (path, role) in [(&pair.reference, "the reference"), (&pair.test, "the test")] {
+            if seen.insert(path) {
+                inputs.push(Named::new(path, role));
+            }
         }
     }
-    Ok(())
+    inputs.extend(
+        cli.ignore_mask
+            .iter()
+            .map(|p| Named::new(p, "the --ignore-mask")),
+    );
+    inputs.extend(
+        (cli.pairs.as_deref())
+            .filter(|p| p.as_os_str() != "-")
+            .map(|p| Named::new(p, "the --pairs list")),
+    );
+    let mut outputs = Vec::new();
+    match output {
+        Output::File(path) => outputs.push(Named::new(path, "the -o image")),
+        Output::Dir {
+            save: Save::None, ..
+        }
+        | Output::None => {}
+        Output::Dir { root, .. } => {
+            outputs.extend(pairs.iter().filter(|p| p.problem.is_none()).map(|p| {
+                Named::new(
+                    batch::annotated_path(root, p),
+                    format!("the --out-dir image of {}", p.test.display()),
+                )
+            }))
+        }
+    }
+    outputs.extend(
+        cli.junit
+            .iter()
+            .map(|p| Named::new(p, "the --junit report")),
+    );
+    outputs.extend(cli.html.iter().map(|p| Named::new(p, "the --html report")));
+    let folders: Vec<Named> = (cli.html.iter())
+        .map(|p| Named::new(html::files_folder(p), "the --html images folder"))
+        .collect();
+    clash::refuse_clashes(&inputs, &outputs, &folders)
 }
 
 fn parse_shard(value: &str) -> Result<Shard, String> {

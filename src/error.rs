@@ -74,6 +74,15 @@ pub enum Error {
     /// An output path that would overwrite one of the inputs.
     #[error("{}: refusing to write an output over an input image", path.display())]
     OutputIsInput { path: PathBuf },
+    /// An output that would land on an input or another output of the run,
+    /// or inside a folder the run replaces; refused before anything runs.
+    #[error("{}: refusing to write {role} over {other_role} {}", path.display(), other.display())]
+    Clash {
+        path: PathBuf,
+        role: String,
+        other: PathBuf,
+        other_role: String,
+    },
     /// Writing an output failed.
     #[error("{}: cannot write: {source}", path.display())]
     Write {

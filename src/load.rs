@@ -112,7 +112,7 @@ pub fn open_regular(path: &Path) -> Result<File> {
 }
 
 /// What a file that is not a regular file is, for messages.
-fn describe_kind(kind: std::fs::FileType) -> &'static str {
+pub(crate) fn describe_kind(kind: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

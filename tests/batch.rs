@@ -195,7 +195,7 @@ fn out_dir_over_the_test_folder_never_overwrites_a_test() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("over an input"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("over the test"));
     assert_eq!(std::fs::read(dir.join("b_cut.png")).unwrap(), before);
 }
 

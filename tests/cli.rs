@@ -164,7 +164,7 @@ fn output_over_an_input_is_refused_and_the_input_kept() {
     assert_eq!(output.status.code(), Some(2));
     let line = stderr_line(&output);
     assert!(
-        line.contains("test.png") && line.contains("input"),
+        line.contains("test.png") && line.contains("refusing to write the -o image over the test"),
         "{line}"
     );
     assert_eq!(std::fs::read(&test).unwrap(), before);

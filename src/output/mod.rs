@@ -4,6 +4,8 @@
 //! renamed into place, so a reader (or a crash) never sees a partial file, and
 //! an existing output is replaced in one step. Missing folders are created.
 
+pub mod clash;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -46,25 +48,63 @@ fn identity(path: &Path) -> Option<PathBuf> {
 }
 
 /// Writes `bytes` to `path` atomically, creating missing parent folders.
+/// A symlink is written through: its target is replaced atomically and the
+/// link kept. A character device or a FIFO (`/dev/null`, `/dev/stdout`, a
+/// pipe to another program) is opened and written, never replaced by a
+/// file. Other kinds (a folder, a block device) are refused.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let write_error = |source| Error::Write {
         path: path.to_path_buf(),
         source,
     };
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => path.canonicalize().map_err(write_error)?,
+        _ => path.to_path_buf(),
+    };
+    match std::fs::metadata(&target).map(|m| m.file_type()) {
+        Ok(kind) if is_stream(kind) => std::fs::OpenOptions::new()
+            .write(true)
+            .open(&target)
+            .and_then(|mut file| file.write_all(bytes))
+            .map_err(write_error),
+        Ok(kind) if !kind.is_file() => Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            kind: crate::load::describe_kind(kind),
+        }),
+        _ => replace(&target, bytes).map_err(write_error),
+    }
+}
+
+/// Whether `kind` is written in place rather than replaced.
+fn is_stream(kind: std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        kind.is_char_device() || kind.is_fifo()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = kind;
+        false
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`.
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(parent).map_err(write_error)?;
+    std::fs::create_dir_all(parent)?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(".defect-detect-");
     // tempfile's private 0600 would make reports unreadable to a web server
     // or a colleague; ask for what `File::create` gives (0666 less umask).
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut file = builder.tempfile_in(parent).map_err(write_error)?;
-    file.write_all(bytes).map_err(write_error)?;
-    file.persist(path).map_err(|e| write_error(e.error))?;
+    let mut file = builder.tempfile_in(parent)?;
+    file.write_all(bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 

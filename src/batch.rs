@@ -109,7 +109,11 @@ pub fn run_with_progress(
         .enumerate()
         .map(|(index, pair)| {
             if let Some(problem) = &pair.problem {
-                let result = pair_result(pair, Err(problem.clone()), options);
+                let outcome = Outcome {
+                    inspection: Err(problem.clone()),
+                    write_error: None,
+                };
+                let result = pair_result(pair, outcome, options);
                 done(&result);
                 return result;
             }
@@ -223,7 +227,14 @@ impl References {
     }
 }
 
-fn pair_result(pair: &Pair, outcome: Result<Inspection, String>, options: &Options) -> PairResult {
+/// What inspecting one pair gave: the inspection (or why there is none),
+/// and why its annotated image could not be written.
+struct Outcome {
+    inspection: Result<Inspection, String>,
+    write_error: Option<String>,
+}
+
+fn pair_result(pair: &Pair, outcome: Outcome, options: &Options) -> PairResult {
     let mut result = PairResult {
         reference: pair.reference.display().to_string(),
         test: pair.test.display().to_string(),
@@ -234,9 +245,10 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>, options: &Optio
         threshold: None,
         polarity: None,
         error: None,
+        write_error: outcome.write_error,
         warnings: Vec::new(),
     };
-    match outcome {
+    match outcome.inspection {
         Ok(inspection) => {
             result.width = Some(inspection.width);
             result.height = Some(inspection.height);
@@ -263,18 +275,45 @@ fn inspect_one(
     test: Result<(LoadedImage, crate::Material)>,
     options: &Options,
     output: &Output,
-) -> Result<Inspection, String> {
-    let reference = reference.as_ref().as_ref().map_err(Clone::clone)?;
-    let run = || -> Result<Inspection> {
-        let (test, material) = test?;
-        let inspection = reference.inspect_material(&test.path, material, options)?;
-        if let Some(path) = output.path_for(pair, inspection.defects.len()) {
-            output::refuse_input_overwrite(&path, [pair.reference.as_path(), pair.test.as_path()])?;
-            output::save_png(&path, &annotate::annotate(&test.image, &inspection.defects))?;
+) -> Outcome {
+    let inspected = reference
+        .as_ref()
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|reference| {
+            let (test, material) = test.map_err(|e| e.to_string())?;
+            let inspection = reference
+                .inspect_material(&test.path, material, options)
+                .map_err(|e| e.to_string())?;
+            Ok((test, inspection))
+        });
+    let (test, inspection) = match inspected {
+        Ok(done) => done,
+        Err(message) => {
+            return Outcome {
+                inspection: Err(message),
+                write_error: None,
+            }
         }
-        Ok(inspection)
     };
-    run().map_err(|e| e.to_string())
+    let write_error = output
+        .path_for(pair, inspection.defects.len())
+        .and_then(|path| save_annotated(&path, pair, &test, &inspection).err())
+        .map(|e| e.to_string());
+    Outcome {
+        inspection: Ok(inspection),
+        write_error,
+    }
+}
+
+fn save_annotated(
+    path: &Path,
+    pair: &Pair,
+    test: &LoadedImage,
+    inspection: &Inspection,
+) -> Result<()> {
+    output::refuse_input_overwrite(path, [pair.reference.as_path(), pair.test.as_path()])?;
+    output::save_png(path, &annotate::annotate(&test.image, &inspection.defects))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use clap::Parser;
 
 use defect_detect::batch::{self, Output, Pair, Save};
 use defect_detect::ignore::{Ignore, IgnoreMask};
+use defect_detect::output;
 use defect_detect::output::clash::{self, Named};
 use defect_detect::pairs::{self, Matched};
 use defect_detect::report::html;
@@ -275,6 +276,7 @@ impl TryFrom<Cli> for Config {
             (None, None) => Output::None,
         };
         refuse_clashes(&cli, &pairs, &output)?;
+        check_writable(&cli, &output)?;
         Ok(Config {
             pairs,
             options,
@@ -345,6 +347,20 @@ fn nothing_to_inspect(cli: &Cli) -> String {
         Some(Shard { index, count }) => format!("{source}, shard {}/{count}", index + 1),
         None => source,
     }
+}
+
+/// Every output's folder can be written to, or the run would end, after
+/// the whole batch, with no report.
+fn check_writable(cli: &Cli, output: &Output) -> defect_detect::Result<()> {
+    match output {
+        Output::File(path) => output::check_writable(path)?,
+        Output::Dir { root, save } if *save != Save::None => output::check_dir_writable(root)?,
+        Output::Dir { .. } | Output::None => {}
+    }
+    for path in cli.junit.iter().chain(&cli.html) {
+        output::check_writable(path)?;
+    }
+    Ok(())
 }
 
 /// Every path the run reads and writes, checked against each other before

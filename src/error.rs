@@ -1,5 +1,9 @@
 //! The library's error type: every variant names the file it is about, so the
 //! binary can print one line that tells the user what to fix.
+//!
+//! An I/O cause is a field named `cause`, part of the message, and not the
+//! error's `source()`: the binary prints the chain (`{:#}`), which would
+//! otherwise say it twice (`cannot read: No such file ...: No such file ...`).
 
 use std::path::PathBuf;
 
@@ -7,10 +11,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file could not be read from disk.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The path names something other than a regular file (a FIFO, a
     /// device, a folder), which is never read as an image or a list.
@@ -84,10 +88,10 @@ pub enum Error {
         other_role: String,
     },
     /// Writing an output failed.
-    #[error("{}: cannot write: {source}", path.display())]
+    #[error("{}: cannot write: {cause}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Encoding an output image failed.
     #[error("{}: cannot encode: {reason}", path.display())]

@@ -92,9 +92,9 @@ const FREE_ALLOCATION: u64 = 16 << 20;
 /// symlinks). The open does not block: a FIFO is opened without waiting for
 /// a writer, then refused like a device or a folder.
 pub fn open_regular(path: &Path) -> Result<File> {
-    let read_error = |source| Error::Read {
+    let read_error = |cause| Error::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -139,9 +139,9 @@ pub(crate) fn describe_kind(kind: std::fs::FileType) -> &'static str {
 /// Reads the header, then at most what an image of the size it declares
 /// (or, when it declares none we can read, of `max_pixels`) can take.
 fn read(path: &Path, max_pixels: u64) -> Result<Vec<u8>> {
-    let read_error = |source| Error::Read {
+    let read_error = |cause| Error::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let file = open_regular(path)?;
     let mut bytes = Vec::new();

@@ -47,9 +47,12 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     });
     let elapsed = progress.finish();
     let report = Report::new(results);
-    pool.install(|| write_report_files(&config, &report, elapsed))?;
+    // Stdout's report comes whatever became of the files: it is the one
+    // report a failed --junit or --html must not take with it.
+    let files = pool.install(|| write_report_files(&config, &report, elapsed));
     print_report(&config, &report)?;
     progress.summarise(&report, elapsed);
+    files?;
     Ok(report.exit_status())
 }
 

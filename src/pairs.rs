@@ -44,10 +44,10 @@ impl Pair {
 #[derive(Debug, thiserror::Error)]
 pub enum PairsError {
     /// A folder or the pairs list could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A pairs list over [`MAX_LIST_BYTES`], or with a line over
     /// [`MAX_LINE_BYTES`] (`/dev/zero` on standard input has no end and no
@@ -107,9 +107,9 @@ pub fn images_in(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>, PairsError
 
 fn list(dir: &Path, recursive: bool) -> Result<Listing, PairsError> {
     let mut listing = Listing::default();
-    let entries = std::fs::read_dir(dir).map_err(|source| PairsError::Read {
+    let entries = std::fs::read_dir(dir).map_err(|cause| PairsError::Read {
         path: dir.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut ancestors = Vec::new();
     if let Ok(metadata) = std::fs::metadata(dir) {
@@ -306,7 +306,7 @@ pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsE
             .read_until(b'\n', &mut bytes)
             .map_err(|e| PairsError::Read {
                 path: source.to_path_buf(),
-                source: e,
+                cause: e,
             })?;
         if read == 0 {
             break;

@@ -60,6 +60,8 @@ fn json_has_the_documented_shape() {
         (Some(200), Some(200))
     );
     assert!(result["error"].is_null());
+    assert!(result["write_error"].is_null());
+    assert_eq!(result["warnings"], serde_json::json!([]));
     let d = &result["defects"][0];
     for key in ["kind", "x", "y", "width", "height", "area"] {
         assert!(d.get(key).is_some(), "defect lacks {key}: {d}");
@@ -69,7 +71,7 @@ fn json_has_the_documented_shape() {
     assert_eq!(d["centroid"], serde_json::json!([98.0, 98.0]));
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"pairs": 1, "with_defects": 1, "errors": 0, "flash": 1, "cut": 0})
+        serde_json::json!({"pairs": 1, "with_defects": 1, "errors": 0, "write_errors": 0, "flash": 1, "cut": 0})
     );
 }
 

@@ -466,3 +466,77 @@ fn symlink_as_output_replaces_its_target_and_stays_a_link() {
         .unwrap()
         .contains("<testsuites"));
 }
+
+#[test]
+fn failed_annotated_write_keeps_the_findings_and_reports_the_failure_beside_them() {
+    let f = Fixture::new();
+    f.reference();
+    f.with_cut("cut.png");
+    f.with_flash("flash.png");
+    std::fs::create_dir(f.path("out")).unwrap();
+    // A full disk for one image only.
+    std::os::unix::fs::symlink("/dev/full", f.path("out/cut.png")).unwrap();
+    let output = defect_detect()
+        .current_dir(f.dir.path())
+        .args(["reference.png", "cut.png", "flash.png"])
+        .args(["--out-dir", "out", "--json"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let doc = json(&output);
+    let failed = &doc["results"][0];
+    assert!(failed["error"].is_null(), "{doc}");
+    assert_eq!(failed["defects"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(
+        failed["write_error"],
+        "out/cut.png: cannot write: No space left on device (os error 28)"
+    );
+    assert!(doc["results"][1]["write_error"].is_null(), "{doc}");
+    assert!(f.path("out/flash.png").is_file());
+    assert_eq!(doc["summary"]["write_errors"], 1);
+    assert_eq!(doc["summary"]["with_defects"], 2);
+}
+
+#[test]
+fn unwritable_report_path_is_refused_before_the_run() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    f.write("file.txt", b"");
+    let output = defect_detect()
+        .current_dir(f.dir.path())
+        .arg(&reference)
+        .arg(f.with_cut("cut.png"))
+        .args(["--out-dir", "out", "--junit", "file.txt/r.xml"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        format!(
+            "defect-detect: error: file.txt/r.xml: cannot write: {} is not a folder",
+            f.path("file.txt").display()
+        )
+    );
+    assert!(!f.path("out").exists(), "the run went ahead");
+}
+
+#[test]
+fn failed_report_file_still_prints_the_stdout_report() {
+    let f = Fixture::new();
+    let output = defect_detect()
+        .arg(f.reference())
+        .arg(f.with_cut("cut.png"))
+        .args(["--junit", "/dev/full"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("FAIL: 1 pair, 1 with defects"), "{stdout}");
+    assert_eq!(
+        stderr_line(&output),
+        "defect-detect: error: /dev/full: cannot write: No space left on device (os error 28)"
+    );
+}

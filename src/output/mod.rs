@@ -47,15 +47,69 @@ fn identity(path: &Path) -> Option<PathBuf> {
     Some(parent.canonicalize().ok()?.join(name))
 }
 
+/// Fails unless `path` can be written as a file: not a folder, and the
+/// nearest existing folder above it writable (missing ones are created).
+/// Checked before a run, so that an unwritable report is found before the
+/// batch, not after it.
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            kind: "a folder",
+        });
+    }
+    check_folder_writable(path, path.parent().unwrap_or(Path::new("")))
+}
+
+/// Fails unless files can be written in the folder `dir`, made if missing.
+pub fn check_dir_writable(dir: &Path) -> Result<()> {
+    check_folder_writable(dir, dir)
+}
+
+/// Whether the nearest existing ancestor of `dir` (itself included) is a
+/// writable folder; `path` is named in the error.
+fn check_folder_writable(path: &Path, dir: &Path) -> Result<()> {
+    let write_error = |cause| Error::Write {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let absolute = std::path::absolute(dir).map_err(write_error)?;
+    let existing = absolute
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("/"));
+    if !existing.is_dir() {
+        let problem = format!("{} is not a folder", existing.display());
+        return Err(write_error(std::io::Error::other(problem)));
+    }
+    writable(existing).map_err(write_error)
+}
+
+#[cfg(unix)]
+fn writable(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
+    match unsafe { libc::access(name.as_ptr(), libc::W_OK | libc::X_OK) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+#[cfg(not(unix))]
+fn writable(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically, creating missing parent folders.
 /// A symlink is written through: its target is replaced atomically and the
 /// link kept. A character device or a FIFO (`/dev/null`, `/dev/stdout`, a
 /// pipe to another program) is opened and written, never replaced by a
 /// file. Other kinds (a folder, a block device) are refused.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let write_error = |source| Error::Write {
+    let write_error = |cause| Error::Write {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let target = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => path.canonicalize().map_err(write_error)?,

@@ -303,6 +303,7 @@ mod tests {
             threshold: None,
             polarity: None,
             error: error.then_some("broken <file>".into()),
+            write_error: None,
             warnings: Vec::new(),
         }
     }

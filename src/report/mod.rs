@@ -34,6 +34,9 @@ pub struct PairResult {
     pub polarity: Option<crate::Polarity>,
     /// Why the pair could not be inspected, or `null`.
     pub error: Option<String>,
+    /// Why the annotated image could not be written, or `null`; the
+    /// findings stand (a full disk must not lose them).
+    pub write_error: Option<String>,
     /// What makes the findings doubtful, such as an alignment that reached
     /// `--max-shift`; empty when nothing does.
     pub warnings: Vec<String>,
@@ -48,6 +51,8 @@ pub struct Summary {
     pub with_defects: usize,
     /// Pairs that could not be inspected.
     pub errors: usize,
+    /// Pairs inspected whose annotated image could not be written.
+    pub write_errors: usize,
     /// Flash defects over all pairs.
     pub flash: usize,
     /// Cut defects over all pairs.
@@ -70,6 +75,7 @@ impl Report {
         };
         for result in &results {
             summary.errors += usize::from(result.error.is_some());
+            summary.write_errors += usize::from(result.write_error.is_some());
             summary.with_defects += usize::from(!result.defects.is_empty());
             for defect in &result.defects {
                 match defect.kind {
@@ -81,10 +87,10 @@ impl Report {
         Self { results, summary }
     }
 
-    /// The exit status, like diff's: 2 if any pair failed, else 1 if any had
-    /// defects, else 0.
+    /// The exit status, like diff's: 2 if any pair failed or an annotated
+    /// image could not be written, else 1 if any had defects, else 0.
     pub fn exit_status(&self) -> u8 {
-        if self.summary.errors > 0 {
+        if self.summary.errors > 0 || self.summary.write_errors > 0 {
             2
         } else if self.summary.with_defects > 0 {
             1

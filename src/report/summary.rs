@@ -37,6 +37,9 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
                 levels.reference, levels.test
             )?;
         }
+        if let Some(error) = &result.write_error {
+            writeln!(out, "  error: {error}")?;
+        }
         for warning in &result.warnings {
             writeln!(out, "  warning: {warning}")?;
         }
@@ -50,7 +53,7 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
         1 => "FAIL",
         _ => "ERROR",
     };
-    writeln!(
+    write!(
         out,
         "{verdict}: {} pair{}, {} with defects ({} flash, {} cut), {} error{}",
         s.pairs,
@@ -60,7 +63,11 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
         s.cut,
         s.errors,
         plural(s.errors)
-    )
+    )?;
+    match s.write_errors {
+        0 => writeln!(out),
+        n => writeln!(out, ", {n} annotated image{} not written", plural(n)),
+    }
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {

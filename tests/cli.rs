@@ -466,3 +466,60 @@ fn formats_and_bit_depths_all_decode() {
     }
     let _ = file_name(&reference);
 }
+
+#[test]
+fn exif_orientation_is_applied_before_comparing() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let upright = image::open(f.with_cut("cut.png")).unwrap().to_luma8();
+    // Stored turned a quarter left; EXIF 6 says turn it right to view.
+    let stored = image::imageops::rotate270(&upright);
+    let test = f.write("rotated.jpg", &common::jpeg_with_orientation(&stored, 6));
+    let output = defect_detect()
+        .arg(&reference)
+        .arg(&test)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc = json(&output);
+    let defects = doc["results"][0]["defects"].as_array().unwrap();
+    assert_eq!(defects.len(), 1, "{doc}");
+    let (x, y) = (
+        defects[0]["x"].as_i64().unwrap(),
+        defects[0]["y"].as_i64().unwrap(),
+    );
+    assert!((x - 12).abs() <= 1 && (y - 96).abs() <= 1, "{doc}");
+}
+
+#[test]
+fn truncated_jpeg_is_an_error() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let whole = image::open(f.with_cut("cut.png")).unwrap().to_luma8();
+    let jpeg = common::jpeg_with_orientation(&whole, 1);
+    let test = f.write("cut.jpg", &jpeg[..jpeg.len() / 2]);
+    let output = defect_detect().arg(&reference).arg(&test).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        format!(
+            "defect-detect: error: {}: not a readable image: truncated: the JPEG data ends before its end-of-image marker",
+            test.display()
+        )
+    );
+}
+
+#[test]
+fn missing_pairs_list_says_its_cause_once() {
+    let f = Fixture::new();
+    let list = f.path("missing.tsv");
+    let output = defect_detect().arg("--pairs").arg(&list).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        format!(
+            "defect-detect: error: {}: cannot read: No such file or directory (os error 2)",
+            list.display()
+        )
+    );
+}

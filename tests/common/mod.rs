@@ -82,6 +82,24 @@ impl Fixture {
     }
 }
 
+/// `image` as a JPEG of quality 95 whose EXIF says `orientation` (1-8, tag
+/// 274): the APP1 segment a camera writes, right after the start marker.
+pub fn jpeg_with_orientation(image: &GrayImage, orientation: u16) -> Vec<u8> {
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+        .encode_image(image)
+        .unwrap();
+    // Big-endian TIFF header, one IFD entry: tag 274, SHORT, count 1.
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+    exif.extend_from_slice(&orientation.to_be_bytes());
+    exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut app1 = vec![0xff, 0xe1];
+    app1.extend_from_slice(&(exif.len() as u16 + 2).to_be_bytes());
+    app1.extend_from_slice(&exif);
+    jpeg.splice(2..2, app1);
+    jpeg
+}
+
 /// The one line a failing run prints on stderr.
 pub fn stderr_line(output: &std::process::Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();

@@ -2,7 +2,8 @@
 //! own and never the batch's.
 //!
 //! Pairs run on the current rayon pool (the binary sizes it with `--jobs`);
-//! results come back in input order. A worker holds one test image at a time
+//! [`run`] returns results in input order, [`for_each`] hands each over as
+//! it finishes. A worker holds one test image at a time
 //! and drops it when its pair is done. A reference shared by several tests is
 //! decoded and binarized once, by whichever worker needs it first while the
 //! others wait for it, and released when no pair close ahead in the list
@@ -79,18 +80,25 @@ pub fn annotated_path(root: &Path, pair: &Pair) -> PathBuf {
 
 /// Inspects every pair and returns one result per pair, in input order.
 pub fn run(pairs: &[Pair], options: &Options, output: &Output) -> Vec<PairResult> {
-    run_with_progress(pairs, options, output, &|_| {})
+    let results = Mutex::new(vec![None; pairs.len()]);
+    for_each(pairs, options, output, &|| false, &|index, result| {
+        results.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(result);
+    });
+    let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    results.into_iter().flatten().collect()
 }
 
-/// [`run`], calling `done` with each result as soon as its pair is finished
-/// (from the worker threads, in completion order): for progress and early
-/// error messages.
-pub fn run_with_progress(
+/// Inspects the pairs, handing each result with its index in `pairs` to
+/// `each` as soon as it is finished (from the worker threads, in completion
+/// order); nothing is kept, so memory does not grow with the list. Once
+/// `stop` returns true no new pair is started; the pairs in flight finish.
+pub fn for_each(
     pairs: &[Pair],
     options: &Options,
     output: &Output,
-    done: &(dyn Fn(&PairResult) + Sync),
-) -> Vec<PairResult> {
+    stop: &(dyn Fn() -> bool + Sync),
+    each: &(dyn Fn(usize, PairResult) + Sync),
+) {
     let references = References::new(pairs);
     let load_test = if output.draws() {
         load::load
@@ -107,15 +115,16 @@ pub fn run_with_progress(
         // the DeepPCB list, 99 % now, 3 % faster.
         .with_max_len(1)
         .enumerate()
-        .map(|(index, pair)| {
+        .for_each(|(index, pair)| {
+            if stop() {
+                return;
+            }
             if let Some(problem) = &pair.problem {
                 let outcome = Outcome {
                     inspection: Err(problem.clone()),
                     write_error: None,
                 };
-                let result = pair_result(pair, outcome, options);
-                done(&result);
-                return result;
+                return each(index, pair_result(pair, outcome, options));
             }
             // The test is decoded and binarized while the reference is (a
             // single pair uses both cores; in a busy batch the second closure
@@ -131,11 +140,8 @@ pub fn run_with_progress(
             );
             let outcome = inspect_one(pair, &reference, test, options, output);
             references.release(&pair.reference, index);
-            let result = pair_result(pair, outcome, options);
-            done(&result);
-            result
-        })
-        .collect()
+            each(index, pair_result(pair, outcome, options));
+        });
 }
 
 /// A shared reference, or the message of why it could not be prepared

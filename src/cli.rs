@@ -77,6 +77,12 @@ pub struct Cli {
     #[arg(long)]
     pub json: bool,
 
+    /// Print JSON Lines on stdout instead of the summary: one object per pair
+    /// as it finishes, with its `index` in the input, then one summary line.
+    /// Results are not kept in memory unless another report needs them.
+    #[arg(long, conflicts_with = "json")]
+    pub jsonl: bool,
+
     /// Also write a JUnit XML report to FILE: one testcase per pair.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -196,6 +202,7 @@ pub struct Config {
     pub options: Options,
     pub output: Output,
     pub json: bool,
+    pub jsonl: bool,
     /// References of a folder pairing that have no test of the same name.
     pub unmatched_references: Vec<PathBuf>,
     pub junit: Option<PathBuf>,
@@ -282,6 +289,7 @@ impl TryFrom<Cli> for Config {
             options,
             output,
             json: cli.json,
+            jsonl: cli.jsonl,
             unmatched_references,
             junit: cli.junit,
             html: cli.html,

@@ -1,7 +1,9 @@
 //! The `defect-detect` binary: parse, validate, run, map to an exit status.
 
 mod cli;
+mod interrupt;
 mod progress;
+mod sink;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -39,21 +41,32 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         .num_threads(config.jobs.map_or(0, |n| n.get()))
         .build()
         .context("cannot start worker threads")?;
+    let interrupt = interrupt::Interrupt::watch()?;
     let progress = progress::Progress::new(config.pairs.len(), config.quiet);
-    let results = pool.install(|| {
-        batch::run_with_progress(&config.pairs, &config.options, &config.output, &|r| {
-            progress.done(r)
-        })
+    let keep = !config.jsonl || config.junit.is_some() || config.html.is_some();
+    let sink = sink::Sink::new(&progress, config.pairs.len(), keep, config.jsonl);
+    let stop = || interrupt.received().is_some();
+    pool.install(|| {
+        batch::for_each(
+            &config.pairs,
+            &config.options,
+            &config.output,
+            &stop,
+            &|index, result| sink.take(index, result),
+        )
     });
     let elapsed = progress.finish();
-    let report = Report::new(results);
+    let (report, streamed) = sink.finish();
     // Stdout's report comes whatever became of the files: it is the one
     // report a failed --junit or --html must not take with it.
     let files = pool.install(|| write_report_files(&config, &report, elapsed));
-    print_report(&config, &report)?;
+    if !config.jsonl {
+        print_report(&config, &report)?;
+    }
+    streamed?;
     progress.summarise(&report, elapsed);
     files?;
-    Ok(report.exit_status())
+    Ok(interrupt.exit_status().unwrap_or(report.exit_status()))
 }
 
 /// The summary or the JSON on stdout. A closed stdout (`| head`) is not an

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{defect_detect, defect_detect_process, json, stderr_line, Fixture};
+use common::{defect_detect, defect_detect_process, json, pairs_list, stderr_line, Fixture};
 
 #[test]
 fn empty_test_folder_is_an_error_naming_it() {
@@ -130,4 +130,89 @@ fn max_shift_warning_is_in_the_summary() {
         .stdout(predicates::str::contains(
             "  warning: alignment reached --max-shift 4",
         ));
+}
+
+/// The lines of a `--jsonl` stdout.
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is one JSON object"))
+        .collect()
+}
+
+#[test]
+fn jsonl_streams_a_line_per_pair_with_its_index_then_the_summary() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let tests = [
+        reference.clone(),
+        f.with_cut("cut.png"),
+        f.path("missing.png"),
+    ];
+    let output = defect_detect()
+        .arg(&reference)
+        .args(&tests)
+        .arg("--jsonl")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let lines = json_lines(&output.stdout);
+    assert_eq!(lines.len(), 4);
+    let mut indices: Vec<u64> = lines[..3]
+        .iter()
+        .map(|l| l["index"].as_u64().unwrap())
+        .collect();
+    indices.sort();
+    assert_eq!(indices, [0, 1, 2]);
+    for line in &lines[..3] {
+        let index = line["index"].as_u64().unwrap() as usize;
+        assert_eq!(line["test"], tests[index].display().to_string());
+    }
+    let closing = &lines[3];
+    assert_eq!(closing["complete"], true);
+    assert_eq!(closing["summary"]["pairs"], 3);
+    assert_eq!(closing["summary"]["with_defects"], 1);
+    assert_eq!(closing["summary"]["errors"], 1);
+}
+
+#[test]
+fn interrupt_writes_every_report_for_what_finished_marked_incomplete() {
+    use std::io::BufRead;
+    for (signal, status) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let f = Fixture::new();
+        let reference = f.reference();
+        let cut = f.with_cut("cut.png");
+        let list = pairs_list(&f, &vec![(reference.as_path(), cut.as_path()); 5000]);
+        let junit = f.path("junit.xml");
+        let mut child = defect_detect_process()
+            .arg("--pairs")
+            .arg(&list)
+            .args(["--jsonl", "--jobs", "1", "--junit"])
+            .arg(&junit)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        // SAFETY: kill has no memory effects; the child is ours and alive.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut rest).unwrap();
+        assert_eq!(
+            child.wait().unwrap().code(),
+            Some(status),
+            "signal {signal}"
+        );
+        let lines = json_lines(&[first.as_bytes(), &rest].concat());
+        let closing = lines.last().unwrap();
+        assert_eq!(closing["complete"], false, "signal {signal}");
+        let finished = closing["summary"]["pairs"].as_u64().unwrap();
+        assert!((1..5000).contains(&finished), "{closing}");
+        assert_eq!(lines.len() as u64, finished + 1);
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert!(xml.contains(r#"<property name="complete" value="false"/>"#));
+        assert_eq!(xml.matches("<testcase ").count() as u64, finished);
+    }
 }

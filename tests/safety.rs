@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 
-use common::{defect_detect, defect_detect_within, json, png_with_header, stderr_line, Fixture};
+use common::{
+    defect_detect, defect_detect_within, json, pairs_list, png_with_header, stderr_line, Fixture,
+};
 
 /// Long enough for any run here; a run that blocks is killed and fails.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -22,14 +24,6 @@ fn fifo(f: &Fixture, name: &str) -> PathBuf {
         .unwrap();
     assert!(status.success());
     path
-}
-
-fn pairs_list(f: &Fixture, lines: &[(&Path, &Path)]) -> PathBuf {
-    let text: String = lines
-        .iter()
-        .map(|(r, t)| format!("{}\t{}\n", r.display(), t.display()))
-        .collect();
-    f.write("pairs.tsv", text.as_bytes())
 }
 
 #[test]

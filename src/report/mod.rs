@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod json;
+pub mod jsonl;
 pub mod junit;
 pub mod summary;
 
@@ -59,44 +60,62 @@ pub struct Summary {
     pub cut: usize,
 }
 
-/// The whole run: results in input order, then the counts.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub results: Vec<PairResult>,
-    pub summary: Summary,
-}
-
-impl Report {
-    /// Builds the report and its counts from `results`.
-    pub fn new(results: Vec<PairResult>) -> Self {
-        let mut summary = Summary {
-            pairs: results.len(),
-            ..Summary::default()
-        };
-        for result in &results {
-            summary.errors += usize::from(result.error.is_some());
-            summary.write_errors += usize::from(result.write_error.is_some());
-            summary.with_defects += usize::from(!result.defects.is_empty());
-            for defect in &result.defects {
-                match defect.kind {
-                    DefectKind::Flash => summary.flash += 1,
-                    DefectKind::Cut => summary.cut += 1,
-                }
+impl Summary {
+    /// Counts `result` in.
+    pub fn add(&mut self, result: &PairResult) {
+        self.pairs += 1;
+        self.errors += usize::from(result.error.is_some());
+        self.write_errors += usize::from(result.write_error.is_some());
+        self.with_defects += usize::from(!result.defects.is_empty());
+        for defect in &result.defects {
+            match defect.kind {
+                DefectKind::Flash => self.flash += 1,
+                DefectKind::Cut => self.cut += 1,
             }
         }
-        Self { results, summary }
     }
 
     /// The exit status, like diff's: 2 if any pair failed or an annotated
     /// image could not be written, else 1 if any had defects, else 0.
     pub fn exit_status(&self) -> u8 {
-        if self.summary.errors > 0 || self.summary.write_errors > 0 {
+        if self.errors > 0 || self.write_errors > 0 {
             2
-        } else if self.summary.with_defects > 0 {
+        } else if self.with_defects > 0 {
             1
         } else {
             0
         }
+    }
+}
+
+/// The whole run: results in input order, the counts, and whether every
+/// pair was inspected.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub results: Vec<PairResult>,
+    pub summary: Summary,
+    /// False when the run was interrupted: `results` are the pairs that
+    /// finished, the rest were not inspected.
+    pub complete: bool,
+}
+
+impl Report {
+    /// Builds the report of a complete run and its counts from `results`.
+    pub fn new(results: Vec<PairResult>) -> Self {
+        let mut summary = Summary::default();
+        for result in &results {
+            summary.add(result);
+        }
+        Self {
+            results,
+            summary,
+            complete: true,
+        }
+    }
+
+    /// The exit status of the findings (see [`Summary::exit_status`]).
+    pub fn exit_status(&self) -> u8 {
+        self.summary.exit_status()
     }
 }
 

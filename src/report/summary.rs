@@ -64,10 +64,14 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
         s.errors,
         plural(s.errors)
     )?;
-    match s.write_errors {
-        0 => writeln!(out),
-        n => writeln!(out, ", {n} annotated image{} not written", plural(n)),
+    if s.write_errors > 0 {
+        let n = s.write_errors;
+        write!(out, ", {n} annotated image{} not written", plural(n))?;
     }
+    if !report.complete {
+        write!(out, " (interrupted: the other pairs were not inspected)")?;
+    }
+    writeln!(out)
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {

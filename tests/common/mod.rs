@@ -100,6 +100,15 @@ pub fn jpeg_with_orientation(image: &GrayImage, orientation: u16) -> Vec<u8> {
     jpeg
 }
 
+/// A pairs list `pairs.tsv` of `lines`, one `REFERENCE<TAB>TEST` each.
+pub fn pairs_list(f: &Fixture, lines: &[(&Path, &Path)]) -> PathBuf {
+    let text: String = lines
+        .iter()
+        .map(|(r, t)| format!("{}\t{}\n", r.display(), t.display()))
+        .collect();
+    f.write("pairs.tsv", text.as_bytes())
+}
+
 /// The one line a failing run prints on stderr.
 pub fn stderr_line(output: &std::process::Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();

@@ -534,3 +534,58 @@ fn failed_report_file_still_prints_the_stdout_report() {
         "defect-detect: error: /dev/full: cannot write: No space left on device (os error 28)"
     );
 }
+
+#[test]
+fn temporaries_of_dead_runs_are_removed_and_nothing_else() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    std::fs::create_dir(f.path("out")).unwrap();
+    // No process has a pid over the kernel's limit of 2^22.
+    let dead = f.write("out/.defect-detect-999999999-a1b2c3", b"half");
+    std::fs::create_dir(f.path("out/.defect-detect-999999999-index_files")).unwrap();
+    let alive = f.write(
+        &format!("out/.defect-detect-{}-d4e5f6", std::process::id()),
+        b"in use",
+    );
+    let unrelated = f.write("out/.defect-detect-notes", b"mine");
+    defect_detect()
+        .arg(&reference)
+        .arg(f.with_cut("t.png"))
+        .arg("-o")
+        .arg(f.path("out/a.png"))
+        .timeout(TIMEOUT)
+        .assert()
+        .code(1);
+    assert!(!dead.exists());
+    assert!(!f.path("out/.defect-detect-999999999-index_files").exists());
+    assert!(alive.exists() && unrelated.exists());
+}
+
+#[test]
+fn html_rerun_replaces_its_images_folder_whole() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let html = f.path("rep/index.html");
+    let run = |test: &Path| {
+        defect_detect()
+            .arg(&reference)
+            .arg(test)
+            .arg("--html")
+            .arg(&html)
+            .timeout(TIMEOUT)
+            .assert();
+    };
+    let names = |dir: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(f.path(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    run(&f.with_cut("t.png"));
+    assert_eq!(names("rep/index_files").len(), 2);
+    run(&reference);
+    assert!(names("rep/index_files").is_empty(), "stale images kept");
+    assert_eq!(names("rep"), ["index.html", "index_files"]);
+}

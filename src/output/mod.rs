@@ -150,16 +150,96 @@ fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(parent)?;
+    clean_once(parent);
+    let prefix = temp_prefix();
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".defect-detect-");
+    builder.prefix(&prefix);
     // tempfile's private 0600 would make reports unreadable to a web server
     // or a colleague; ask for what `File::create` gives (0666 less umask).
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut file = builder.tempfile_in(parent)?;
     file.write_all(bytes)?;
+    // On disk before the rename, and the rename on disk after it, as cargo's
+    // and git's atomic writers do: a crash then leaves the old file or the
+    // new one, never an empty one.
+    file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
+    sync_dir(parent)
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_: &Path) -> std::io::Result<()> {
     Ok(())
+}
+
+/// What every temporary file or folder of this run starts with: ours, and
+/// with our pid, so that a later run can tell one abandoned by a killed
+/// run (its process gone) from one in use.
+pub fn temp_prefix() -> String {
+    format!("{TEMP_PREFIX}{}-", std::process::id())
+}
+
+const TEMP_PREFIX: &str = ".defect-detect-";
+
+/// [`remove_stale_temps`] in `dir`, the first time this run writes there.
+fn clean_once(dir: &Path) {
+    static CLEANED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<PathBuf>>> =
+        std::sync::LazyLock::new(Default::default);
+    let first = CLEANED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(dir.to_path_buf());
+    if first {
+        remove_stale_temps(dir);
+    }
+}
+
+/// Removes from `dir` the temporary files and folders of runs whose process
+/// is gone (killed with -9, a power cut). Best effort: what cannot be
+/// removed stays for a later run, and nothing else is ever touched.
+pub fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMP_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_none_or(process_alive) {
+            continue;
+        }
+        let _ = match entry.file_type() {
+            Ok(kind) if kind.is_dir() => std::fs::remove_dir_all(entry.path()),
+            Ok(kind) if kind.is_file() => std::fs::remove_file(entry.path()),
+            _ => continue,
+        };
+    }
+}
+
+/// Whether process `pid` exists (ours included). A pid we may not signal
+/// belongs to a live process of another user.
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 checks for the process and sends nothing.
+    let signalled = unsafe { libc::kill(pid, 0) } == 0;
+    signalled || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_: u32) -> bool {
+    true
 }
 
 /// Encodes `image` as PNG and writes it to `path` atomically.

@@ -23,7 +23,7 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 use super::{escape_markup as esc, PairResult, Report};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::{annotate, load, output};
 
 /// Longest side, in pixels, of the images copied into the report.
@@ -33,7 +33,15 @@ pub const MAX_SIDE: u32 = 800;
 /// module documentation). Inputs are read with the `max_pixels` limit; a pair
 /// whose images cannot be made shows why instead of them.
 pub fn write(report: &Report, path: &Path, max_pixels: u64) -> Result<()> {
-    let files = files_folder(path);
+    let folder = files_folder(path);
+    // The images go to a new folder beside the old one, swapped in whole
+    // when complete: a rerun leaves no stale image, and a run killed midway
+    // leaves the old page with its own images.
+    let files = folder.with_file_name(format!("{}{}", output::temp_prefix(), files_link(path)));
+    std::fs::create_dir_all(&files).map_err(|cause| Error::Write {
+        path: folder.clone(),
+        cause,
+    })?;
     let order = worst_first(&report.results);
     // A reference shared by many failing pairs is copied once, under the
     // index of its first failing pair.
@@ -56,7 +64,26 @@ pub fn write(report: &Report, path: &Path, max_pixels: u64) -> Result<()> {
         })
         .collect();
     let page = render(report, &order, &figures, &files_link(path));
+    swap_in(&files, &folder)?;
     output::write_atomically(path, page.as_bytes())
+}
+
+/// Puts the folder `new` in the place of `folder`, removing the old one.
+fn swap_in(new: &Path, folder: &Path) -> Result<()> {
+    let write_error = |cause| Error::Write {
+        path: folder.to_path_buf(),
+        cause,
+    };
+    let old = folder.with_file_name(format!("{}old", output::temp_prefix()));
+    let had_one = folder.exists();
+    if had_one {
+        std::fs::rename(folder, &old).map_err(write_error)?;
+    }
+    std::fs::rename(new, folder).map_err(write_error)?;
+    if had_one {
+        std::fs::remove_dir_all(&old).map_err(write_error)?;
+    }
+    Ok(())
 }
 
 /// Only pairs with defects get images: the page is for looking at defects.

@@ -566,14 +566,15 @@ fn html_rerun_replaces_its_images_folder_whole() {
     let f = Fixture::new();
     let reference = f.reference();
     let html = f.path("rep/index.html");
-    let run = |test: &Path| {
+    let run = |test: &Path, status: i32| {
         defect_detect()
             .arg(&reference)
             .arg(test)
             .arg("--html")
             .arg(&html)
             .timeout(TIMEOUT)
-            .assert();
+            .assert()
+            .code(status);
     };
     let names = |dir: &str| -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(f.path(dir))
@@ -583,9 +584,9 @@ fn html_rerun_replaces_its_images_folder_whole() {
         names.sort();
         names
     };
-    run(&f.with_cut("t.png"));
+    run(&f.with_cut("t.png"), 1);
     assert_eq!(names("rep/index_files").len(), 2);
-    run(&reference);
+    run(&reference, 0);
     assert!(names("rep/index_files").is_empty(), "stale images kept");
     assert_eq!(names("rep"), ["index.html", "index_files"]);
 }

@@ -99,8 +99,12 @@ pub struct Cli {
 
     /// Inspect only shard K of N (1-based): a contiguous part of the pair
     /// list, so that shards 1..N together are every pair once, in order.
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
+    /// `auto` takes K and N from the CI: GitLab (CI_NODE_INDEX,
+    /// CI_NODE_TOTAL), CircleCI (CIRCLE_NODE_INDEX, CIRCLE_NODE_TOTAL),
+    /// Buildkite (BUILDKITE_PARALLEL_JOB, BUILDKITE_PARALLEL_JOB_COUNT), or a
+    /// Kubernetes indexed Job (JOB_COMPLETION_INDEX, with `auto/N`).
+    #[arg(long, value_name = "K/N|auto|auto/N", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
 
     /// No progress bar and no closing summary line on stderr (errors are
     /// still printed).
@@ -188,6 +192,15 @@ pub enum SaveArg {
     None,
 }
 
+/// `--shard` as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    /// `K/N`.
+    Fixed(Shard),
+    /// `auto` or `auto/N`: from the CI's variables.
+    Auto { count: Option<usize> },
+}
+
 /// `--shard K/N`, stored 0-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -251,7 +264,8 @@ impl TryFrom<Cli> for Config {
             mut pairs,
             mut unmatched_references,
         } = resolve_inputs(&cli)?;
-        if let Some(Shard { index, count }) = cli.shard {
+        let shard = cli.shard.map(resolve_shard).transpose()?;
+        if let Some(Shard { index, count }) = shard {
             pairs = pairs::shard(pairs, index, count);
             // Reported by the first shard only, so a CI matrix says it once.
             if index > 0 {
@@ -261,7 +275,7 @@ impl TryFrom<Cli> for Config {
         if pairs.is_empty() && !cli.allow_empty {
             bail!(
                 "{} (pass --allow-empty if that is expected)",
-                nothing_to_inspect(&cli)
+                nothing_to_inspect(&cli, shard)
             );
         }
         let output = match (cli.output.clone(), cli.out_dir.clone()) {
@@ -344,14 +358,14 @@ fn resolve_inputs(cli: &Cli) -> anyhow::Result<Matched> {
 }
 
 /// Why the run has no pair, naming where the pairs were to come from.
-fn nothing_to_inspect(cli: &Cli) -> String {
+fn nothing_to_inspect(cli: &Cli, shard: Option<Shard>) -> String {
     let source = match (&cli.pairs, cli.tests.as_slice()) {
         (Some(list), _) if list.as_os_str() == "-" => "no pairs to inspect in <stdin>".to_owned(),
         (Some(list), _) => format!("no pairs to inspect in {}", list.display()),
         (None, [folder]) => format!("no images to inspect in {}", folder.display()),
         (None, _) => "no images to inspect".to_owned(),
     };
-    match cli.shard {
+    match shard {
         Some(Shard { index, count }) => format!("{source}, shard {}/{count}", index + 1),
         None => source,
     }
@@ -421,20 +435,77 @@ fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::
     clash::refuse_clashes(&inputs, &outputs, &folders)
 }
 
-fn parse_shard(value: &str) -> Result<Shard, String> {
-    let usage = || format!("expected K/N with 1 <= K <= N, got `{value}`");
-    let (k, n) = value.split_once('/').ok_or_else(usage)?;
-    let (k, n): (usize, usize) = (
-        k.trim().parse().map_err(|_| usage())?,
-        n.trim().parse().map_err(|_| usage())?,
-    );
-    if k == 0 || k > n {
-        return Err(usage());
+fn parse_shard(value: &str) -> Result<ShardArg, String> {
+    let usage = || format!("expected K/N with 1 <= K <= N, `auto` or `auto/N`, got `{value}`");
+    if value == "auto" {
+        return Ok(ShardArg::Auto { count: None });
     }
-    Ok(Shard {
+    let (k, n) = value.split_once('/').ok_or_else(usage)?;
+    let n: usize = n.trim().parse().map_err(|_| usage())?;
+    if k == "auto" {
+        return (n > 0)
+            .then_some(ShardArg::Auto { count: Some(n) })
+            .ok_or_else(usage);
+    }
+    let k: usize = k.trim().parse().map_err(|_| usage())?;
+    shard_of(k, n).map(ShardArg::Fixed).ok_or_else(usage)
+}
+
+/// Shard `k` (1-based) of `n`, if `1 <= k <= n`.
+fn shard_of(k: usize, n: usize) -> Option<Shard> {
+    (k >= 1 && k <= n).then_some(Shard {
         index: k - 1,
         count: n,
     })
+}
+
+/// The CI variables `--shard auto` reads: index, total, whether the index
+/// is 1-based.
+const CI_SHARD_VARIABLES: [(&str, &str, bool); 3] = [
+    ("CI_NODE_INDEX", "CI_NODE_TOTAL", true),
+    ("CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", false),
+    (
+        "BUILDKITE_PARALLEL_JOB",
+        "BUILDKITE_PARALLEL_JOB_COUNT",
+        false,
+    ),
+];
+
+fn resolve_shard(arg: ShardArg) -> anyhow::Result<Shard> {
+    let count = match arg {
+        ShardArg::Fixed(shard) => return Ok(shard),
+        ShardArg::Auto { count } => count,
+    };
+    let number = |name: &str| -> anyhow::Result<Option<usize>> {
+        match std::env::var(name) {
+            Err(_) => Ok(None),
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .with_context(|| format!("--shard auto: {name} is `{text}`, not a number")),
+        }
+    };
+    let found = match CI_SHARD_VARIABLES
+        .iter()
+        .find(|(index, _, _)| std::env::var_os(index).is_some())
+    {
+        Some(&(index, total, one_based)) => {
+            let k = number(index)?.unwrap_or_default() + usize::from(!one_based);
+            let n = count.or(number(total)?).with_context(|| format!("--shard auto: {index} is set but {total} is not"))?;
+            (k, n, index)
+        }
+        None => match number("JOB_COMPLETION_INDEX")? {
+            Some(index) => {
+                let n = count.context("--shard auto: JOB_COMPLETION_INDEX is set; give the number of shards as --shard auto/N")?;
+                (index + 1, n, "JOB_COMPLETION_INDEX")
+            }
+            None => bail!("--shard auto: no CI shard variables are set (CI_NODE_INDEX/CI_NODE_TOTAL, CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL, BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT, or JOB_COMPLETION_INDEX with --shard auto/N)"),
+        },
+    };
+    let (k, n, source) = found;
+    shard_of(k, n)
+        .with_context(|| format!("--shard auto: {source} gives shard {k} of {n}, outside 1..={n}"))
 }
 
 fn parse_threshold(value: &str) -> Result<Threshold, String> {

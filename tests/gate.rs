@@ -216,3 +216,80 @@ fn interrupt_writes_every_report_for_what_finished_marked_incomplete() {
         assert_eq!(xml.matches("<testcase ").count() as u64, finished);
     }
 }
+
+/// The tests a `--shard` run with `env` (and no other CI variable) inspects.
+fn shard_with(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let f = Fixture::new();
+    let reference = f.reference();
+    for name in ["a.png", "b.png", "c.png"] {
+        f.with_cut(name);
+    }
+    let mut command = defect_detect();
+    command
+        .current_dir(f.dir.path())
+        .arg(&reference)
+        .args(["a.png", "b.png", "c.png"]);
+    for name in [
+        "CI_NODE_INDEX",
+        "CI_NODE_TOTAL",
+        "CIRCLE_NODE_INDEX",
+        "CIRCLE_NODE_TOTAL",
+        "BUILDKITE_PARALLEL_JOB",
+        "BUILDKITE_PARALLEL_JOB_COUNT",
+        "JOB_COMPLETION_INDEX",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .envs(env.iter().copied())
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn shard_auto_takes_k_and_n_from_the_ci() {
+    let cases: [(&str, &[(&str, &str)], &str); 4] = [
+        (
+            "auto",
+            &[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3")],
+            "b.png",
+        ),
+        (
+            "auto",
+            &[("CIRCLE_NODE_INDEX", "2"), ("CIRCLE_NODE_TOTAL", "3")],
+            "c.png",
+        ),
+        (
+            "auto",
+            &[
+                ("BUILDKITE_PARALLEL_JOB", "0"),
+                ("BUILDKITE_PARALLEL_JOB_COUNT", "3"),
+            ],
+            "a.png",
+        ),
+        ("auto/3", &[("JOB_COMPLETION_INDEX", "1")], "b.png"),
+    ];
+    for (arg, env, test) in cases {
+        let output = shard_with(&["--shard", arg], env);
+        let doc = json(&output);
+        let results = doc["results"].as_array().unwrap();
+        assert_eq!(results.len(), 1, "{env:?}: {doc}");
+        assert_eq!(results[0]["test"], test, "{env:?}");
+    }
+}
+
+#[test]
+fn shard_auto_without_ci_variables_is_an_error() {
+    let output = shard_with(&["--shard", "auto"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let line = stderr_line(&output);
+    assert!(
+        line.contains("--shard auto: no CI shard variables are set"),
+        "{line}"
+    );
+    let output = shard_with(&["--shard", "auto"], &[("JOB_COMPLETION_INDEX", "0")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_line(&output).contains("--shard auto/N"));
+}

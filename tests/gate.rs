@@ -217,8 +217,11 @@ fn interrupt_writes_every_report_for_what_finished_marked_incomplete() {
     }
 }
 
+/// Environment variables as name and value.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
 /// The tests a `--shard` run with `env` (and no other CI variable) inspects.
-fn shard_with(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+fn shard_with(args: &[&str], env: Env) -> std::process::Output {
     let f = Fixture::new();
     let reference = f.reference();
     for name in ["a.png", "b.png", "c.png"] {
@@ -250,7 +253,7 @@ fn shard_with(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn shard_auto_takes_k_and_n_from_the_ci() {
-    let cases: [(&str, &[(&str, &str)], &str); 4] = [
+    let cases: [(&str, Env, &str); 4] = [
         (
             "auto",
             &[("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3")],

@@ -2,7 +2,8 @@
 //! own and never the batch's.
 //!
 //! Pairs run on the current rayon pool (the binary sizes it with `--jobs`);
-//! results come back in input order. A worker holds one test image at a time
+//! [`run`] returns results in input order, [`for_each`] hands each over as
+//! it finishes. A worker holds one test image at a time
 //! and drops it when its pair is done. A reference shared by several tests is
 //! decoded and binarized once, by whichever worker needs it first while the
 //! others wait for it, and released when no pair close ahead in the list
@@ -79,18 +80,25 @@ pub fn annotated_path(root: &Path, pair: &Pair) -> PathBuf {
 
 /// Inspects every pair and returns one result per pair, in input order.
 pub fn run(pairs: &[Pair], options: &Options, output: &Output) -> Vec<PairResult> {
-    run_with_progress(pairs, options, output, &|_| {})
+    let results = Mutex::new(vec![None; pairs.len()]);
+    for_each(pairs, options, output, &|| false, &|index, result| {
+        results.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(result);
+    });
+    let results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    results.into_iter().flatten().collect()
 }
 
-/// [`run`], calling `done` with each result as soon as its pair is finished
-/// (from the worker threads, in completion order): for progress and early
-/// error messages.
-pub fn run_with_progress(
+/// Inspects the pairs, handing each result with its index in `pairs` to
+/// `each` as soon as it is finished (from the worker threads, in completion
+/// order); nothing is kept, so memory does not grow with the list. Once
+/// `stop` returns true no new pair is started; the pairs in flight finish.
+pub fn for_each(
     pairs: &[Pair],
     options: &Options,
     output: &Output,
-    done: &(dyn Fn(&PairResult) + Sync),
-) -> Vec<PairResult> {
+    stop: &(dyn Fn() -> bool + Sync),
+    each: &(dyn Fn(usize, PairResult) + Sync),
+) {
     let references = References::new(pairs);
     let load_test = if output.draws() {
         load::load
@@ -107,11 +115,16 @@ pub fn run_with_progress(
         // the DeepPCB list, 99 % now, 3 % faster.
         .with_max_len(1)
         .enumerate()
-        .map(|(index, pair)| {
+        .for_each(|(index, pair)| {
+            if stop() {
+                return;
+            }
             if let Some(problem) = &pair.problem {
-                let result = pair_result(pair, Err(problem.clone()));
-                done(&result);
-                return result;
+                let outcome = Outcome {
+                    inspection: Err(problem.clone()),
+                    write_error: None,
+                };
+                return each(index, pair_result(pair, outcome, options));
             }
             // The test is decoded and binarized while the reference is (a
             // single pair uses both cores; in a busy batch the second closure
@@ -127,11 +140,8 @@ pub fn run_with_progress(
             );
             let outcome = inspect_one(pair, &reference, test, options, output);
             references.release(&pair.reference, index);
-            let result = pair_result(pair, outcome);
-            done(&result);
-            result
-        })
-        .collect()
+            each(index, pair_result(pair, outcome, options));
+        });
 }
 
 /// A shared reference, or the message of why it could not be prepared
@@ -223,7 +233,14 @@ impl References {
     }
 }
 
-fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
+/// What inspecting one pair gave: the inspection (or why there is none),
+/// and why its annotated image could not be written.
+struct Outcome {
+    inspection: Result<Inspection, String>,
+    write_error: Option<String>,
+}
+
+fn pair_result(pair: &Pair, outcome: Outcome, options: &Options) -> PairResult {
     let mut result = PairResult {
         reference: pair.reference.display().to_string(),
         test: pair.test.display().to_string(),
@@ -234,8 +251,10 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
         threshold: None,
         polarity: None,
         error: None,
+        write_error: outcome.write_error,
+        warnings: Vec::new(),
     };
-    match outcome {
+    match outcome.inspection {
         Ok(inspection) => {
             result.width = Some(inspection.width);
             result.height = Some(inspection.height);
@@ -243,6 +262,13 @@ fn pair_result(pair: &Pair, outcome: Result<Inspection, String>) -> PairResult {
             result.alignment = Some(inspection.alignment);
             result.threshold = Some(inspection.threshold);
             result.polarity = Some(inspection.polarity);
+            if inspection.alignment.at_shift_limit(options.max_shift) {
+                let a = inspection.alignment;
+                result.warnings.push(format!(
+                    "alignment reached --max-shift {} (dx={:.0} dy={:.0}): the parts may be further apart and the defects the misalignment's; raise --max-shift",
+                    options.max_shift, a.dx, a.dy
+                ));
+            }
         }
         Err(message) => result.error = Some(message),
     }
@@ -255,18 +281,45 @@ fn inspect_one(
     test: Result<(LoadedImage, crate::Material)>,
     options: &Options,
     output: &Output,
-) -> Result<Inspection, String> {
-    let reference = reference.as_ref().as_ref().map_err(Clone::clone)?;
-    let run = || -> Result<Inspection> {
-        let (test, material) = test?;
-        let inspection = reference.inspect_material(&test.path, material, options)?;
-        if let Some(path) = output.path_for(pair, inspection.defects.len()) {
-            output::refuse_input_overwrite(&path, [pair.reference.as_path(), pair.test.as_path()])?;
-            output::save_png(&path, &annotate::annotate(&test.image, &inspection.defects))?;
+) -> Outcome {
+    let inspected = reference
+        .as_ref()
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|reference| {
+            let (test, material) = test.map_err(|e| e.to_string())?;
+            let inspection = reference
+                .inspect_material(&test.path, material, options)
+                .map_err(|e| e.to_string())?;
+            Ok((test, inspection))
+        });
+    let (test, inspection) = match inspected {
+        Ok(done) => done,
+        Err(message) => {
+            return Outcome {
+                inspection: Err(message),
+                write_error: None,
+            }
         }
-        Ok(inspection)
     };
-    run().map_err(|e| e.to_string())
+    let write_error = output
+        .path_for(pair, inspection.defects.len())
+        .and_then(|path| save_annotated(&path, pair, &test, &inspection).err())
+        .map(|e| e.to_string());
+    Outcome {
+        inspection: Ok(inspection),
+        write_error,
+    }
+}
+
+fn save_annotated(
+    path: &Path,
+    pair: &Pair,
+    test: &LoadedImage,
+    inspection: &Inspection,
+) -> Result<()> {
+    output::refuse_input_overwrite(path, [pair.reference.as_path(), pair.test.as_path()])?;
+    output::save_png(path, &annotate::annotate(&test.image, &inspection.defects))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The command line: flags parsed by clap, validated once into a [`Config`].
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,10 @@ use clap::Parser;
 
 use defect_detect::batch::{self, Output, Pair, Save};
 use defect_detect::ignore::{Ignore, IgnoreMask};
+use defect_detect::output;
+use defect_detect::output::clash::{self, Named};
 use defect_detect::pairs::{self, Matched};
+use defect_detect::report::html;
 use defect_detect::{Options, Polarity, Threshold};
 
 /// Find flash (extra material) and cut (missing material) in test images by
@@ -45,6 +48,12 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub pairs: Option<PathBuf>,
 
+    /// Pass a run that inspects no pair (an empty folder or list, an empty
+    /// shard); without it that is an error, so that a step that produced no
+    /// images cannot pass a CI gate.
+    #[arg(long)]
+    pub allow_empty: bool,
+
     /// Descend into subfolders of a test (and reference) folder.
     #[arg(short, long)]
     pub recursive: bool,
@@ -67,6 +76,12 @@ pub struct Cli {
     /// Print one JSON document on stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
+
+    /// Print JSON Lines on stdout instead of the summary: one object per pair
+    /// as it finishes, with its `index` in the input, then one summary line.
+    /// Results are not kept in memory unless another report needs them.
+    #[arg(long, conflicts_with = "json")]
+    pub jsonl: bool,
 
     /// Also write a JUnit XML report to FILE: one testcase per pair.
     #[arg(long, value_name = "FILE")]
@@ -96,8 +111,12 @@ pub struct Cli {
 
     /// Inspect only shard K of N (1-based): a contiguous part of the pair
     /// list, so that shards 1..N together are every pair once, in order.
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
-    pub shard: Option<Shard>,
+    /// `auto` takes K and N from the CI: GitLab (CI_NODE_INDEX,
+    /// CI_NODE_TOTAL), CircleCI (CIRCLE_NODE_INDEX, CIRCLE_NODE_TOTAL),
+    /// Buildkite (BUILDKITE_PARALLEL_JOB, BUILDKITE_PARALLEL_JOB_COUNT), or a
+    /// Kubernetes indexed Job (JOB_COMPLETION_INDEX, with `auto/N`).
+    #[arg(long, value_name = "K/N|auto|auto/N", value_parser = parse_shard)]
+    pub shard: Option<ShardArg>,
 
     /// No progress bar and no closing summary line on stderr (errors are
     /// still printed).
@@ -185,6 +204,15 @@ pub enum SaveArg {
     None,
 }
 
+/// `--shard` as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardArg {
+    /// `K/N`.
+    Fixed(Shard),
+    /// `auto` or `auto/N`: from the CI's variables.
+    Auto { count: Option<usize> },
+}
+
 /// `--shard K/N`, stored 0-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -199,6 +227,7 @@ pub struct Config {
     pub options: Options,
     pub output: Output,
     pub json: bool,
+    pub jsonl: bool,
     /// References of a folder pairing that have no test of the same name.
     pub unmatched_references: Vec<PathBuf>,
     pub junit: Option<PathBuf>,
@@ -250,31 +279,34 @@ impl TryFrom<Cli> for Config {
             mut pairs,
             mut unmatched_references,
         } = resolve_inputs(&cli)?;
-        if let Some(Shard { index, count }) = cli.shard {
+        let shard = cli.shard.map(resolve_shard).transpose()?;
+        if let Some(Shard { index, count }) = shard {
             pairs = pairs::shard(pairs, index, count);
             // Reported by the first shard only, so a CI matrix says it once.
             if index > 0 {
                 unmatched_references.clear();
             }
         }
-        let output = match (cli.output, cli.out_dir) {
+        if pairs.is_empty() && !cli.allow_empty {
+            bail!(
+                "{} (pass --allow-empty if that is expected)",
+                nothing_to_inspect(&cli, shard)
+            );
+        }
+        let output = match (cli.output.clone(), cli.out_dir.clone()) {
             (Some(_), _) if pairs.len() != 1 => {
                 bail!(
                     "-o/--output takes one test image; {} were given (use --out-dir for many)",
                     pairs.len()
                 )
             }
-            (Some(path), _) => {
-                refuse_over_inputs(&path, &pairs).context("--output")?;
-                Output::File(path)
-            }
+            (Some(path), _) => Output::File(path),
             (None, Some(root)) => {
                 let save = match cli.save {
                     SaveArg::Defects => Save::Defects,
                     SaveArg::All => Save::All,
                     SaveArg::None => Save::None,
                 };
-                refuse_name_clashes(&root, &pairs)?;
                 Output::Dir { root, save }
             }
             (None, None) => Output::None,
@@ -286,16 +318,14 @@ impl TryFrom<Cli> for Config {
             .open
             .then(|| open_target(&cli.html, &output))
             .transpose()?;
-        for (flag, path) in [("--junit", &cli.junit), ("--html", &cli.html)] {
-            if let Some(path) = path {
-                refuse_over_inputs(path, &pairs).context(flag)?;
-            }
-        }
+        refuse_clashes(&cli, &pairs, &output)?;
+        check_writable(&cli, &output)?;
         Ok(Config {
             pairs,
             options,
             output,
             json: cli.json,
+            jsonl: cli.jsonl,
             unmatched_references,
             junit: cli.junit,
             html: cli.html,
@@ -361,45 +391,155 @@ fn resolve_inputs(cli: &Cli) -> anyhow::Result<Matched> {
     })
 }
 
-fn refuse_over_inputs(path: &Path, pairs: &[Pair]) -> defect_detect::Result<()> {
-    let inputs = pairs
-        .iter()
-        .flat_map(|p| [p.reference.as_path(), p.test.as_path()]);
-    defect_detect::output::refuse_input_overwrite(path, inputs)
+/// Why the run has no pair, naming where the pairs were to come from.
+fn nothing_to_inspect(cli: &Cli, shard: Option<Shard>) -> String {
+    let source = match (&cli.pairs, cli.tests.as_slice()) {
+        (Some(list), _) if list.as_os_str() == "-" => "no pairs to inspect in <stdin>".to_owned(),
+        (Some(list), _) => format!("no pairs to inspect in {}", list.display()),
+        (None, [folder]) => format!("no images to inspect in {}", folder.display()),
+        (None, _) => "no images to inspect".to_owned(),
+    };
+    match shard {
+        Some(Shard { index, count }) => format!("{source}, shard {}/{count}", index + 1),
+        None => source,
+    }
 }
 
-/// Two tests whose annotated images would land on one file (`a.jpg` and
-/// `a.png` both give `a.png`) would silently lose one: refuse up front.
-fn refuse_name_clashes(root: &Path, pairs: &[Pair]) -> anyhow::Result<()> {
-    let mut seen = HashMap::new();
-    for pair in pairs {
-        let path = batch::annotated_path(root, pair);
-        if let Some(first) = seen.insert(path.clone(), &pair.test) {
-            bail!(
-                "--out-dir: {} and {} would both be annotated to {}",
-                first.display(),
-                pair.test.display(),
-                path.display()
-            );
-        }
+/// Every output's folder can be written to, or the run would end, after
+/// the whole batch, with no report.
+fn check_writable(cli: &Cli, output: &Output) -> defect_detect::Result<()> {
+    match output {
+        Output::File(path) => output::check_writable(path)?,
+        Output::Dir { root, save } if *save != Save::None => output::check_dir_writable(root)?,
+        Output::Dir { .. } | Output::None => {}
+    }
+    for path in cli.junit.iter().chain(&cli.html) {
+        output::check_writable(path)?;
     }
     Ok(())
 }
 
-fn parse_shard(value: &str) -> Result<Shard, String> {
-    let usage = || format!("expected K/N with 1 <= K <= N, got `{value}`");
-    let (k, n) = value.split_once('/').ok_or_else(usage)?;
-    let (k, n): (usize, usize) = (
-        k.trim().parse().map_err(|_| usage())?,
-        n.trim().parse().map_err(|_| usage())?,
-    );
-    if k == 0 || k > n {
-        return Err(usage());
+/// Every path the run reads and writes, checked against each other before
+/// anything runs (see [`clash`]).
+fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::Result<()> {
+    let mut inputs = Vec::new();
+    let mut seen = HashSet::new();
+    for pair in pairs.iter().filter(|p| p.problem.is_none()) {
+        for (path, role) in [(&pair.reference, "the reference"), (&pair.test, "the test")] {
+            if seen.insert(path) {
+                inputs.push(Named::new(path, role));
+            }
+        }
     }
-    Ok(Shard {
+    inputs.extend(
+        cli.ignore_mask
+            .iter()
+            .map(|p| Named::new(p, "the --ignore-mask")),
+    );
+    inputs.extend(
+        (cli.pairs.as_deref())
+            .filter(|p| p.as_os_str() != "-")
+            .map(|p| Named::new(p, "the --pairs list")),
+    );
+    let mut outputs = Vec::new();
+    match output {
+        Output::File(path) => outputs.push(Named::new(path, "the -o image")),
+        Output::Dir {
+            save: Save::None, ..
+        }
+        | Output::None => {}
+        Output::Dir { root, .. } => {
+            outputs.extend(pairs.iter().filter(|p| p.problem.is_none()).map(|p| {
+                Named::new(
+                    batch::annotated_path(root, p),
+                    format!("the --out-dir image of {}", p.test.display()),
+                )
+            }))
+        }
+    }
+    outputs.extend(
+        cli.junit
+            .iter()
+            .map(|p| Named::new(p, "the --junit report")),
+    );
+    outputs.extend(cli.html.iter().map(|p| Named::new(p, "the --html report")));
+    let folders: Vec<Named> = (cli.html.iter())
+        .map(|p| Named::new(html::files_folder(p), "the --html images folder"))
+        .collect();
+    clash::refuse_clashes(&inputs, &outputs, &folders)
+}
+
+fn parse_shard(value: &str) -> Result<ShardArg, String> {
+    let usage = || format!("expected K/N with 1 <= K <= N, `auto` or `auto/N`, got `{value}`");
+    if value == "auto" {
+        return Ok(ShardArg::Auto { count: None });
+    }
+    let (k, n) = value.split_once('/').ok_or_else(usage)?;
+    let n: usize = n.trim().parse().map_err(|_| usage())?;
+    if k == "auto" {
+        return (n > 0)
+            .then_some(ShardArg::Auto { count: Some(n) })
+            .ok_or_else(usage);
+    }
+    let k: usize = k.trim().parse().map_err(|_| usage())?;
+    shard_of(k, n).map(ShardArg::Fixed).ok_or_else(usage)
+}
+
+/// Shard `k` (1-based) of `n`, if `1 <= k <= n`.
+fn shard_of(k: usize, n: usize) -> Option<Shard> {
+    (k >= 1 && k <= n).then_some(Shard {
         index: k - 1,
         count: n,
     })
+}
+
+/// The CI variables `--shard auto` reads: index, total, whether the index
+/// is 1-based.
+const CI_SHARD_VARIABLES: [(&str, &str, bool); 3] = [
+    ("CI_NODE_INDEX", "CI_NODE_TOTAL", true),
+    ("CIRCLE_NODE_INDEX", "CIRCLE_NODE_TOTAL", false),
+    (
+        "BUILDKITE_PARALLEL_JOB",
+        "BUILDKITE_PARALLEL_JOB_COUNT",
+        false,
+    ),
+];
+
+fn resolve_shard(arg: ShardArg) -> anyhow::Result<Shard> {
+    let count = match arg {
+        ShardArg::Fixed(shard) => return Ok(shard),
+        ShardArg::Auto { count } => count,
+    };
+    let number = |name: &str| -> anyhow::Result<Option<usize>> {
+        match std::env::var(name) {
+            Err(_) => Ok(None),
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .with_context(|| format!("--shard auto: {name} is `{text}`, not a number")),
+        }
+    };
+    let found = match CI_SHARD_VARIABLES
+        .iter()
+        .find(|(index, _, _)| std::env::var_os(index).is_some())
+    {
+        Some(&(index, total, one_based)) => {
+            let k = number(index)?.unwrap_or_default() + usize::from(!one_based);
+            let n = count.or(number(total)?).with_context(|| format!("--shard auto: {index} is set but {total} is not"))?;
+            (k, n, index)
+        }
+        None => match number("JOB_COMPLETION_INDEX")? {
+            Some(index) => {
+                let n = count.context("--shard auto: JOB_COMPLETION_INDEX is set; give the number of shards as --shard auto/N")?;
+                (index + 1, n, "JOB_COMPLETION_INDEX")
+            }
+            None => bail!("--shard auto: no CI shard variables are set (CI_NODE_INDEX/CI_NODE_TOTAL, CIRCLE_NODE_INDEX/CIRCLE_NODE_TOTAL, BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT, or JOB_COMPLETION_INDEX with --shard auto/N)"),
+        },
+    };
+    let (k, n, source) = found;
+    shard_of(k, n)
+        .with_context(|| format!("--shard auto: {source} gives shard {k} of {n}, outside 1..={n}"))
 }
 
 fn parse_threshold(value: &str) -> Result<Threshold, String> {

@@ -1,5 +1,9 @@
 //! The library's error type: every variant names the file it is about, so the
 //! binary can print one line that tells the user what to fix.
+//!
+//! An I/O cause is a field named `cause`, part of the message, and not the
+//! error's `source()`: the binary prints the chain (`{:#}`), which would
+//! otherwise say it twice (`cannot read: No such file ...: No such file ...`).
 
 use std::path::PathBuf;
 
@@ -7,10 +11,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file could not be read from disk.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The path names something other than a regular file (a FIFO, a
     /// device, a folder), which is never read as an image or a list.
@@ -74,12 +78,25 @@ pub enum Error {
     /// An output path that would overwrite one of the inputs.
     #[error("{}: refusing to write an output over an input image", path.display())]
     OutputIsInput { path: PathBuf },
+    /// An output that would land on an input or another output of the run,
+    /// or inside a folder the run replaces; refused before anything runs.
+    #[error("{}: refusing to write {role} over {other_role} {}", path.display(), other.display())]
+    Clash {
+        path: PathBuf,
+        role: String,
+        other: PathBuf,
+        other_role: String,
+    },
     /// Writing an output failed.
-    #[error("{}: cannot write: {source}", path.display())]
+    #[error("{}: cannot write: {cause}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+    /// A folder this tool replaces whole (the HTML report's images) holds a
+    /// file it did not write, which replacing it would lose.
+    #[error("{}: not replacing the report's images folder: it holds {}, which this tool did not write; move it or choose another --html", folder.display(), file.display())]
+    NotOurs { folder: PathBuf, file: PathBuf },
     /// Encoding an output image failed.
     #[error("{}: cannot encode: {reason}", path.display())]
     Encode { path: PathBuf, reason: String },

@@ -15,11 +15,15 @@
 //! to its Y channel with zune-jpeg (the decoder the `image` crate wraps), which
 //! skips the chroma planes, their upsampling and the conversion to RGB and
 //! back. A grey JPEG gives the same bytes either way.
+//!
+//! The EXIF orientation (JPEG, TIFF tag 274, PNG eXIf) is applied on load,
+//! as OpenCV's `imread` does: a capture stored rotated is compared upright.
 
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 
 use crate::error::{Error, Result};
@@ -53,6 +57,7 @@ impl LoadedImage {
 /// header alone.
 pub fn load(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
     let bytes = read(path, max_pixels)?;
+    check_jpeg_end(path, &bytes)?;
     let image = decode(path, &bytes, max_pixels)?;
     Ok(LoadedImage::new(path, image))
 }
@@ -61,6 +66,7 @@ pub fn load(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
 /// comes back as its 8-bit luma. Other files are decoded as by [`load`].
 pub fn load_luma(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
     let bytes = read(path, max_pixels)?;
+    check_jpeg_end(path, &bytes)?;
     let image = match decode_jpeg_luma(path, &bytes, max_pixels)? {
         Some(luma) => luma,
         None => decode(path, &bytes, max_pixels)?,
@@ -92,9 +98,9 @@ const FREE_ALLOCATION: u64 = 16 << 20;
 /// symlinks). The open does not block: a FIFO is opened without waiting for
 /// a writer, then refused like a device or a folder.
 pub fn open_regular(path: &Path) -> Result<File> {
-    let read_error = |source| Error::Read {
+    let read_error = |cause| Error::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -112,7 +118,7 @@ pub fn open_regular(path: &Path) -> Result<File> {
 }
 
 /// What a file that is not a regular file is, for messages.
-fn describe_kind(kind: std::fs::FileType) -> &'static str {
+pub(crate) fn describe_kind(kind: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
@@ -139,9 +145,9 @@ fn describe_kind(kind: std::fs::FileType) -> &'static str {
 /// Reads the header, then at most what an image of the size it declares
 /// (or, when it declares none we can read, of `max_pixels`) can take.
 fn read(path: &Path, max_pixels: u64) -> Result<Vec<u8>> {
-    let read_error = |source| Error::Read {
+    let read_error = |cause| Error::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let file = open_regular(path)?;
     let mut bytes = Vec::new();
@@ -215,6 +221,10 @@ fn decode_jpeg_luma(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Option
     ) {
         return Ok(None);
     }
+    let orientation = decoder
+        .exif()
+        .and_then(|exif| Orientation::from_exif_chunk(exif))
+        .unwrap_or(Orientation::NoTransforms);
     let (width, height) = decoder.dimensions().expect("headers were decoded");
     // JPEG dimensions are 16-bit.
     let (width, height) = (width as u32, height as u32);
@@ -232,7 +242,44 @@ fn decode_jpeg_luma(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Option
         path: path.to_path_buf(),
         reason: "decoder returned fewer pixels than its header gives".into(),
     })?;
-    Ok(Some(DynamicImage::ImageLuma8(luma)))
+    let mut luma = DynamicImage::ImageLuma8(luma);
+    luma.apply_orientation(orientation);
+    Ok(Some(luma))
+}
+
+/// Refuses a JPEG whose data stops before its end-of-image marker: the
+/// decoders fill the missing rows with grey and return the rest as if whole,
+/// and a cut-off capture would be inspected as a part with a huge defect.
+fn check_jpeg_end(path: &Path, bytes: &[u8]) -> Result<()> {
+    if !bytes.starts_with(&[0xff, 0xd8]) || reaches_end_marker(bytes) {
+        return Ok(());
+    }
+    Err(Error::Decode {
+        path: path.to_path_buf(),
+        reason: "truncated: the JPEG data ends before its end-of-image marker".into(),
+    })
+}
+
+/// Whether a JPEG reaches its end-of-image marker (FF D9) after its first
+/// scan. The segments before the scan are stepped over by their lengths, so
+/// an EXIF thumbnail's own end marker does not count; inside scan data an
+/// FF byte is always followed by 00 or a marker, so FF D9 there is the end.
+/// A header too malformed to walk is left to the decoder.
+fn reaches_end_marker(bytes: &[u8]) -> bool {
+    let mut at = 2;
+    while let Some(&[0xff, marker]) = bytes.get(at..at + 2) {
+        match marker {
+            0xff => at += 1,
+            0xda => return bytes[at..].windows(2).any(|w| w == [0xff, 0xd9]),
+            0xd8 | 0x01 | 0xd0..=0xd7 => at += 2,
+            _ => match bytes.get(at + 2..at + 4) {
+                Some(&[high, low]) => at += 2 + usize::from(u16::from_be_bytes([high, low])),
+                _ => return false,
+            },
+        }
+    }
+    // Out of data among the headers is truncated; a non-marker is malformed.
+    at + 2 <= bytes.len()
 }
 
 /// Refuses an image with no pixels or more than `max_pixels`.
@@ -281,7 +328,12 @@ fn decode(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
     decoder
         .set_limits(limits)
         .map_err(|e| decode_error(e.to_string()))?;
-    DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e.to_string()))
+    // An unreadable orientation tag leaves the pixels as stored rather than
+    // failing an image that decodes.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e.to_string()))?;
+    image.apply_orientation(orientation);
+    Ok(image)
 }
 
 #[cfg(test)]

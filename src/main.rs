@@ -1,7 +1,9 @@
 //! The `defect-detect` binary: parse, validate, run, map to an exit status.
 
 mod cli;
+mod interrupt;
 mod progress;
+mod sink;
 mod view;
 
 #[global_allocator]
@@ -21,7 +23,6 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match run(cli) {
         Ok(status) => ExitCode::from(status),
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("defect-detect: error: {error:#}");
             ExitCode::from(2)
@@ -41,40 +42,73 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         .num_threads(config.jobs.map_or(0, |n| n.get()))
         .build()
         .context("cannot start worker threads")?;
+    let interrupt = interrupt::Interrupt::watch()?;
     let progress = progress::Progress::new(config.pairs.len(), config.quiet);
-    let results = pool.install(|| {
-        batch::run_with_progress(&config.pairs, &config.options, &config.output, &|r| {
-            progress.done(r)
-        })
+    let keep = !config.jsonl || config.junit.is_some() || config.html.is_some();
+    let sink = sink::Sink::new(&progress, config.pairs.len(), keep, config.jsonl);
+    let stop = || interrupt.received().is_some();
+    pool.install(|| {
+        batch::for_each(
+            &config.pairs,
+            &config.options,
+            &config.output,
+            &stop,
+            &|index, result| sink.take(index, result),
+        )
     });
     let elapsed = progress.finish();
-    let report = Report::new(results);
-    pool.install(|| write_report_files(&config, &report, elapsed))?;
-    // Stdout is line-buffered; the JSON writer's many small writes were one
-    // system call each, more time than the inspection itself on a batch.
+    let (report, streamed) = sink.finish();
+    // Stdout's report comes whatever became of the files: it is the one
+    // report a failed --junit or --html must not take with it.
+    let files = pool.install(|| write_report_files(&config, &report, elapsed));
+    let mut stdout_closed = false;
     if config.preview {
         match view::preview(&report, config.options.max_pixels) {
-            Err(error) if is_broken_pipe(&error) => return Err(error),
+            Err(error) if is_broken_pipe(&error) => stdout_closed = true,
             Err(error) => eprintln!("defect-detect: warning: {error:#}"),
             Ok(()) => {}
         }
     }
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    if config.json {
-        report::json::write(&report, &mut stdout)?;
-    } else {
-        report::summary::write(&report, config.verbose, &mut stdout)?;
+    if !config.jsonl && !stdout_closed {
+        print_report(&config, &report)?;
     }
-    stdout.flush()?;
-    drop(stdout);
+    streamed?;
     progress.summarise(&report, elapsed);
+    files?;
     // A viewer that cannot start is no reason to change the verdict.
     if let Some(target) = &config.open {
         if let Err(error) = view::open(target) {
             eprintln!("defect-detect: warning: {error:#}");
         }
     }
-    Ok(report.exit_status())
+    Ok(interrupt.exit_status().unwrap_or(report.exit_status()))
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// The summary or the JSON on stdout. A closed stdout (`| head`) is not an
+/// error, and leaves the exit status to what the inspection found, so that
+/// `set -o pipefail` still sees defects and errors.
+fn print_report(config: &cli::Config, report: &Report) -> anyhow::Result<()> {
+    let print = || -> std::io::Result<()> {
+        // Stdout is line-buffered; the JSON writer's many small writes were
+        // one system call each, more time than the inspection itself.
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        if config.json {
+            report::json::write(report, &mut stdout)?;
+        } else {
+            report::summary::write(report, config.verbose, &mut stdout)?;
+        }
+        stdout.flush()
+    };
+    match print() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => result.context("<stdout>: cannot write"),
+    }
 }
 
 /// `--junit` and `--html`, each written whole or not at all.
@@ -99,11 +133,4 @@ fn write_report_files(
         report::html::write(report, path, &run)?;
     }
     Ok(())
-}
-
-/// `defect-detect ... | head` closing stdout early is not an error.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -44,10 +44,10 @@ impl Pair {
 #[derive(Debug, thiserror::Error)]
 pub enum PairsError {
     /// A folder or the pairs list could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A pairs list over [`MAX_LIST_BYTES`], or with a line over
     /// [`MAX_LINE_BYTES`] (`/dev/zero` on standard input has no end and no
@@ -58,7 +58,8 @@ pub enum PairsError {
         what: String,
         limit: u64,
     },
-    /// A line of the pairs list is not `REFERENCE<TAB>TEST`.
+    /// A line of the pairs list is not `REFERENCE<TAB>TEST`: the error of
+    /// that line's entry (test `LIST:LINE`), the other lines inspected.
     #[error("{}:{line}: expected `REFERENCE<TAB>TEST` (or two whitespace-separated paths), got `{text}`", path.display())]
     Syntax {
         path: PathBuf,
@@ -107,9 +108,9 @@ pub fn images_in(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>, PairsError
 
 fn list(dir: &Path, recursive: bool) -> Result<Listing, PairsError> {
     let mut listing = Listing::default();
-    let entries = std::fs::read_dir(dir).map_err(|source| PairsError::Read {
+    let entries = std::fs::read_dir(dir).map_err(|cause| PairsError::Read {
         path: dir.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut ancestors = Vec::new();
     if let Ok(metadata) = std::fs::metadata(dir) {
@@ -287,7 +288,9 @@ pub const MAX_LIST_BYTES: u64 = 1 << 30;
 
 /// Parses a pairs list: one `REFERENCE<TAB>TEST` per line; two paths split by
 /// other whitespace are accepted when there are exactly two; `#` comments and
-/// blank lines are skipped. Paths are taken as written (relative ones from
+/// blank lines are skipped. A malformed line becomes an entry that fails
+/// with its [`PairsError::Syntax`], so one typo does not stop the rest of
+/// the list. Paths are taken as written (relative ones from
 /// the current folder). `source` names the list in messages. At most
 /// [`MAX_LIST_BYTES`] are read, in lines of at most [`MAX_LINE_BYTES`].
 pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsError> {
@@ -306,7 +309,7 @@ pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsE
             .read_until(b'\n', &mut bytes)
             .map_err(|e| PairsError::Read {
                 path: source.to_path_buf(),
-                source: e,
+                cause: e,
             })?;
         if read == 0 {
             break;
@@ -319,13 +322,23 @@ pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsE
         }
         let text = String::from_utf8_lossy(&bytes);
         let text = text.trim_end_matches('\n').trim_end_matches('\r');
-        let syntax_error = || PairsError::Syntax {
-            path: source.to_path_buf(),
-            line: index + 1,
-            text: text.to_owned(),
+        let line_error = || {
+            let problem = PairsError::Syntax {
+                path: source.to_path_buf(),
+                line: index + 1,
+                text: text.to_owned(),
+            };
+            let test = PathBuf::from(format!("{}:{}", source.display(), index + 1));
+            Pair {
+                reference: source.to_path_buf(),
+                name: relative_name(&test),
+                test,
+                problem: Some(problem.to_string()),
+            }
         };
         if std::str::from_utf8(&bytes).is_err() {
-            return Err(syntax_error());
+            pairs.push(line_error());
+            continue;
         }
         if text.trim().is_empty() || text.trim_start().starts_with('#') {
             continue;
@@ -339,7 +352,7 @@ pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsE
             [reference, test] if !reference.is_empty() && !test.is_empty() => {
                 pairs.push(Pair::new(reference, test));
             }
-            _ => return Err(syntax_error()),
+            _ => pairs.push(line_error()),
         }
     }
     Ok(pairs)
@@ -382,9 +395,11 @@ mod tests {
     }
 
     #[test]
-    fn ambiguous_line_names_the_list_and_line() {
-        let err = parse_list(Path::new("l.tsv"), "a b c\n".as_bytes()).unwrap_err();
-        assert!(err.to_string().starts_with("l.tsv:1: expected"), "{err}");
+    fn ambiguous_line_is_an_entry_naming_the_list_and_line() {
+        let pairs = parse_list(Path::new("l.tsv"), "a b c\nr\tt\n".as_bytes()).unwrap();
+        let problem = pairs[0].problem.as_deref().unwrap();
+        assert!(problem.starts_with("l.tsv:1: expected"), "{problem}");
+        assert_eq!(pairs[1], Pair::new("r", "t"));
     }
 
     #[test]

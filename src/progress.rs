@@ -49,7 +49,7 @@ impl Progress {
 
     /// Called from a worker when a pair is finished.
     pub fn done(&self, result: &PairResult) {
-        if let Some(error) = &result.error {
+        if let Some(error) = result.error.as_ref().or(result.write_error.as_ref()) {
             let line = || eprintln!("defect-detect: error: {error}");
             match &self.bar {
                 Some(bar) => bar.suspend(line),

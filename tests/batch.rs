@@ -148,15 +148,40 @@ fn pairs_list_is_read_from_stdin_with_a_dash() {
 }
 
 #[test]
-fn malformed_pairs_line_is_an_error_naming_the_line() {
+fn malformed_pairs_line_is_the_error_of_that_line_and_the_rest_is_inspected() {
     let f = Fixture::new();
-    let list = f.write("pairs.tsv", b"# ok\na.png b.png c.png\n");
-    defect_detect()
+    let reference = f.reference();
+    let cut = f.with_cut("cut.png");
+    let text = format!(
+        "# ok\na.png b.png c.png\n{}\t{}\n",
+        reference.display(),
+        cut.display()
+    );
+    let list = f.write("pairs.tsv", text.as_bytes());
+    let output = defect_detect()
         .arg("--pairs")
         .arg(&list)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("pairs.tsv:2: expected"));
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let doc = json(&output);
+    let line = &doc["results"][0];
+    assert_eq!(line["test"], format!("{}:2", list.display()));
+    assert_eq!(
+        line["error"],
+        format!(
+            "{}:2: expected `REFERENCE<TAB>TEST` (or two whitespace-separated paths), got `a.png b.png c.png`",
+            list.display()
+        )
+    );
+    assert_eq!(
+        doc["results"][1]["defects"].as_array().unwrap().len(),
+        1,
+        "{doc}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pairs.tsv:2: expected"), "{stderr}");
 }
 
 #[test]
@@ -195,7 +220,7 @@ fn out_dir_over_the_test_folder_never_overwrites_a_test() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("over an input"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("over the test"));
     assert_eq!(std::fs::read(dir.join("b_cut.png")).unwrap(), before);
 }
 

@@ -60,6 +60,8 @@ fn json_has_the_documented_shape() {
         (Some(200), Some(200))
     );
     assert!(result["error"].is_null());
+    assert!(result["write_error"].is_null());
+    assert_eq!(result["warnings"], serde_json::json!([]));
     let d = &result["defects"][0];
     for key in ["kind", "x", "y", "width", "height", "area"] {
         assert!(d.get(key).is_some(), "defect lacks {key}: {d}");
@@ -69,7 +71,7 @@ fn json_has_the_documented_shape() {
     assert_eq!(d["centroid"], serde_json::json!([98.0, 98.0]));
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"pairs": 1, "with_defects": 1, "errors": 0, "flash": 1, "cut": 0})
+        serde_json::json!({"pairs": 1, "with_defects": 1, "errors": 0, "write_errors": 0, "flash": 1, "cut": 0})
     );
 }
 
@@ -164,7 +166,7 @@ fn output_over_an_input_is_refused_and_the_input_kept() {
     assert_eq!(output.status.code(), Some(2));
     let line = stderr_line(&output);
     assert!(
-        line.contains("test.png") && line.contains("input"),
+        line.contains("test.png") && line.contains("refusing to write the -o image over the test"),
         "{line}"
     );
     assert_eq!(std::fs::read(&test).unwrap(), before);
@@ -508,4 +510,61 @@ fn defects_are_numbered_in_report_order_in_json_summary_and_junit() {
         assert!(summary.contains(&line), "{line:?} not in {summary}");
         assert!(xml.contains(&line), "{line:?} not in {xml}");
     }
+}
+
+#[test]
+fn exif_orientation_is_applied_before_comparing() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let upright = image::open(f.with_cut("cut.png")).unwrap().to_luma8();
+    // Stored turned a quarter left; EXIF 6 says turn it right to view.
+    let stored = image::imageops::rotate270(&upright);
+    let test = f.write("rotated.jpg", &common::jpeg_with_orientation(&stored, 6));
+    let output = defect_detect()
+        .arg(&reference)
+        .arg(&test)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc = json(&output);
+    let defects = doc["results"][0]["defects"].as_array().unwrap();
+    assert_eq!(defects.len(), 1, "{doc}");
+    let (x, y) = (
+        defects[0]["x"].as_i64().unwrap(),
+        defects[0]["y"].as_i64().unwrap(),
+    );
+    assert!((x - 12).abs() <= 1 && (y - 96).abs() <= 1, "{doc}");
+}
+
+#[test]
+fn truncated_jpeg_is_an_error() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let whole = image::open(f.with_cut("cut.png")).unwrap().to_luma8();
+    let jpeg = common::jpeg_with_orientation(&whole, 1);
+    let test = f.write("cut.jpg", &jpeg[..jpeg.len() / 2]);
+    let output = defect_detect().arg(&reference).arg(&test).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        format!(
+            "defect-detect: error: {}: not a readable image: truncated: the JPEG data ends before its end-of-image marker",
+            test.display()
+        )
+    );
+}
+
+#[test]
+fn missing_pairs_list_says_its_cause_once() {
+    let f = Fixture::new();
+    let list = f.path("missing.tsv");
+    let output = defect_detect().arg("--pairs").arg(&list).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        format!(
+            "defect-detect: error: {}: cannot read: No such file or directory (os error 2)",
+            list.display()
+        )
+    );
 }

@@ -109,12 +109,34 @@ fn links_and_images_name_files_that_exist_and_load_lazily() {
 }
 
 #[test]
-fn a_rerun_leaves_only_its_own_images_in_the_folder() {
+fn a_rerun_leaves_only_its_own_images_and_never_deletes_anyone_elses() {
     let f = Fixture::new();
     let html = f.path("report/index.html");
     report(&f, &html);
     let folder = f.path("report/index_files");
     std::fs::write(folder.join("notes.txt"), "mine").unwrap();
+    let left = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = left();
+    // A file of someone else's in the folder: the folder is not replaced.
+    let refused = defect_detect()
+        .arg(f.reference())
+        .arg(f.path("ok.png"))
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("notes.txt"), "{stderr}");
+    assert_eq!(left(), before);
+    std::fs::remove_file(folder.join("notes.txt")).unwrap();
     defect_detect()
         .arg(f.reference())
         .arg(f.path("ok.png"))
@@ -122,9 +144,10 @@ fn a_rerun_leaves_only_its_own_images_in_the_folder() {
         .arg(&html)
         .assert()
         .code(0);
-    let left: Vec<String> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(left, ["notes.txt"]);
+    assert!(left().is_empty(), "{:?}", left());
+    let siblings = std::fs::read_dir(f.path("report")).unwrap().count();
+    assert_eq!(
+        siblings, 2,
+        "index.html and index_files, no temporary folder"
+    );
 }

@@ -90,6 +90,15 @@ pub struct Alignment {
     pub angle_degrees: f32,
 }
 
+impl Alignment {
+    /// Whether the shift reached the edge of the search: the true motion may
+    /// be larger, and the defects then are the misalignment's.
+    pub fn at_shift_limit(&self, max_shift: u32) -> bool {
+        let limit = max_shift as f32 - 0.5;
+        max_shift > 0 && (self.dx.abs() >= limit || self.dy.abs() >= limit)
+    }
+}
+
 /// Estimate the alignment of `test` relative to `reference` (both material
 /// of the same size): the coarse shift on block sums, the fine shift on the
 /// pixels; in rigid mode then, unless the quadrants agree with that shift,

@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod json;
+pub mod jsonl;
 pub mod junit;
 pub mod summary;
 
@@ -34,6 +35,12 @@ pub struct PairResult {
     pub polarity: Option<crate::Polarity>,
     /// Why the pair could not be inspected, or `null`.
     pub error: Option<String>,
+    /// Why the annotated image could not be written, or `null`; the
+    /// findings stand (a full disk must not lose them).
+    pub write_error: Option<String>,
+    /// What makes the findings doubtful, such as an alignment that reached
+    /// `--max-shift`; empty when nothing does.
+    pub warnings: Vec<String>,
 }
 
 /// Counts over all pairs.
@@ -45,49 +52,70 @@ pub struct Summary {
     pub with_defects: usize,
     /// Pairs that could not be inspected.
     pub errors: usize,
+    /// Pairs inspected whose annotated image could not be written.
+    pub write_errors: usize,
     /// Flash defects over all pairs.
     pub flash: usize,
     /// Cut defects over all pairs.
     pub cut: usize,
 }
 
-/// The whole run: results in input order, then the counts.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub results: Vec<PairResult>,
-    pub summary: Summary,
-}
-
-impl Report {
-    /// Builds the report and its counts from `results`.
-    pub fn new(results: Vec<PairResult>) -> Self {
-        let mut summary = Summary {
-            pairs: results.len(),
-            ..Summary::default()
-        };
-        for result in &results {
-            summary.errors += usize::from(result.error.is_some());
-            summary.with_defects += usize::from(!result.defects.is_empty());
-            for defect in &result.defects {
-                match defect.kind {
-                    DefectKind::Flash => summary.flash += 1,
-                    DefectKind::Cut => summary.cut += 1,
-                }
+impl Summary {
+    /// Counts `result` in.
+    pub fn add(&mut self, result: &PairResult) {
+        self.pairs += 1;
+        self.errors += usize::from(result.error.is_some());
+        self.write_errors += usize::from(result.write_error.is_some());
+        self.with_defects += usize::from(!result.defects.is_empty());
+        for defect in &result.defects {
+            match defect.kind {
+                DefectKind::Flash => self.flash += 1,
+                DefectKind::Cut => self.cut += 1,
             }
         }
-        Self { results, summary }
     }
 
-    /// The exit status, like diff's: 2 if any pair failed, else 1 if any had
-    /// defects, else 0.
+    /// The exit status, like diff's: 2 if any pair failed or an annotated
+    /// image could not be written, else 1 if any had defects, else 0.
     pub fn exit_status(&self) -> u8 {
-        if self.summary.errors > 0 {
+        if self.errors > 0 || self.write_errors > 0 {
             2
-        } else if self.summary.with_defects > 0 {
+        } else if self.with_defects > 0 {
             1
         } else {
             0
         }
+    }
+}
+
+/// The whole run: results in input order, the counts, and whether every
+/// pair was inspected.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub results: Vec<PairResult>,
+    pub summary: Summary,
+    /// False when the run was interrupted: `results` are the pairs that
+    /// finished, the rest were not inspected.
+    pub complete: bool,
+}
+
+impl Report {
+    /// Builds the report of a complete run and its counts from `results`.
+    pub fn new(results: Vec<PairResult>) -> Self {
+        let mut summary = Summary::default();
+        for result in &results {
+            summary.add(result);
+        }
+        Self {
+            results,
+            summary,
+            complete: true,
+        }
+    }
+
+    /// The exit status of the findings (see [`Summary::exit_status`]).
+    pub fn exit_status(&self) -> u8 {
+        self.summary.exit_status()
     }
 }
 

@@ -37,6 +37,12 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
                 levels.reference, levels.test
             )?;
         }
+        if let Some(error) = &result.write_error {
+            writeln!(out, "  error: {error}")?;
+        }
+        for warning in &result.warnings {
+            writeln!(out, "  warning: {warning}")?;
+        }
         for d in &result.defects {
             writeln!(out, "  {}", super::describe(d))?;
         }
@@ -47,7 +53,7 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
         1 => "FAIL",
         _ => "ERROR",
     };
-    writeln!(
+    write!(
         out,
         "{verdict}: {} pair{}, {} with defects ({} flash, {} cut), {} error{}",
         s.pairs,
@@ -57,7 +63,15 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
         s.cut,
         s.errors,
         plural(s.errors)
-    )
+    )?;
+    if s.write_errors > 0 {
+        let n = s.write_errors;
+        write!(out, ", {n} annotated image{} not written", plural(n))?;
+    }
+    if !report.complete {
+        write!(out, " (interrupted: the other pairs were not inspected)")?;
+    }
+    writeln!(out)
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {

@@ -14,6 +14,12 @@ pub fn defect_detect() -> Command {
     Command::cargo_bin("defect-detect").expect("the binary is built for integration tests")
 }
 
+/// The binary as a plain process, for what assert_cmd cannot set up (its
+/// stdout, limits).
+pub fn defect_detect_process() -> std::process::Command {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("defect-detect"))
+}
+
 /// A temporary folder with a washer reference and tests with planted defects.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -58,12 +64,49 @@ impl Fixture {
         self.save(name, &test)
     }
 
+    /// The reference moved `dx` pixels right, background coming in at the left.
+    pub fn shifted(&self, name: &str, dx: u32) -> PathBuf {
+        let reference = washer(200, 200);
+        let test = GrayImage::from_fn(200, 200, |x, y| match x.checked_sub(dx) {
+            Some(from) => *reference.get_pixel(from, y),
+            None => image::Luma([PAPER]),
+        });
+        self.save(name, &test)
+    }
+
     /// A test with a 5x5 blob at (96, 96), inside the washer's hole.
     pub fn with_flash(&self, name: &str) -> PathBuf {
         let mut test = washer(200, 200);
         fill_rect(&mut test, 96, 96, 5, 5, INK);
         self.save(name, &test)
     }
+}
+
+/// `image` as a JPEG of quality 95 whose EXIF says `orientation` (1-8, tag
+/// 274): the APP1 segment a camera writes, right after the start marker.
+pub fn jpeg_with_orientation(image: &GrayImage, orientation: u16) -> Vec<u8> {
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+        .encode_image(image)
+        .unwrap();
+    // Big-endian TIFF header, one IFD entry: tag 274, SHORT, count 1.
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+    exif.extend_from_slice(&orientation.to_be_bytes());
+    exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    let mut app1 = vec![0xff, 0xe1];
+    app1.extend_from_slice(&(exif.len() as u16 + 2).to_be_bytes());
+    app1.extend_from_slice(&exif);
+    jpeg.splice(2..2, app1);
+    jpeg
+}
+
+/// A pairs list `pairs.tsv` of `lines`, one `REFERENCE<TAB>TEST` each.
+pub fn pairs_list(f: &Fixture, lines: &[(&Path, &Path)]) -> PathBuf {
+    let text: String = lines
+        .iter()
+        .map(|(r, t)| format!("{}\t{}\n", r.display(), t.display()))
+        .collect();
+    f.write("pairs.tsv", text.as_bytes())
 }
 
 /// The one line a failing run prints on stderr.
@@ -129,7 +172,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 #[cfg(unix)]
 pub fn defect_detect_within(bytes: u64) -> std::process::Command {
     use std::os::unix::process::CommandExt;
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("defect-detect"));
+    let mut command = defect_detect_process();
     // SAFETY: setrlimit is async-signal-safe and touches no memory of the parent.
     unsafe {
         command.pre_exec(move || {

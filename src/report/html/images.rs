@@ -17,7 +17,7 @@ use imageproc::drawing::draw_hollow_rect_mut;
 
 use super::PairResult;
 use crate::defect::{Defect, Rect};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::{annotate, load, output};
 
 /// Longest side, in pixels, of the page's images of a whole pair.
@@ -115,37 +115,6 @@ pub fn closeup(image: &RgbImage, defect: &Defect) -> RgbImage {
         draw_hollow_rect_mut(&mut big, outline, paint);
     }
     big
-}
-
-/// Removes the images an earlier run left in `files` (names of the form
-/// `000123-….png`), so the folder holds only this run's; other files are
-/// left alone.
-pub fn remove_stale(files: &Path) -> Result<()> {
-    let entries = match std::fs::read_dir(files) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(Error::Write {
-                path: files.to_path_buf(),
-                source,
-            })
-        }
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let ours = name.len() > 7
-            && name.as_bytes()[..6].iter().all(u8::is_ascii_digit)
-            && name.as_bytes()[6] == b'-'
-            && name.ends_with(".png");
-        if ours {
-            std::fs::remove_file(entry.path()).map_err(|source| Error::Write {
-                path: entry.path(),
-                source,
-            })?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::{escape_markup as esc, PairResult, Report};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::{output, DefectType, Options};
 use images::Figure;
 
@@ -45,8 +45,15 @@ pub struct Run<'a> {
 /// module documentation). A pair whose images cannot be made shows why
 /// instead of them.
 pub fn write(report: &Report, path: &Path, run: &Run<'_>) -> Result<()> {
-    let files = files_folder(path);
-    images::remove_stale(&files)?;
+    let folder = files_folder(path);
+    // The images go to a new folder beside the old one, swapped in whole
+    // when complete: a rerun leaves no stale image, and a run killed midway
+    // leaves the old page with its own images.
+    let files = folder.with_file_name(format!("{}{}", output::temp_prefix(), files_link(path)));
+    std::fs::create_dir_all(&files).map_err(|cause| Error::Write {
+        path: folder.clone(),
+        cause,
+    })?;
     let order = worst_first(&report.results);
     // A reference shared by many failing pairs is copied once, under the
     // index of its first failing pair.
@@ -75,7 +82,55 @@ pub fn write(report: &Report, path: &Path, run: &Run<'_>) -> Result<()> {
         })
         .collect();
     let page = render(report, run, &order, &figures, &files_link(path));
+    swap_in(&files, &folder)?;
     output::write_atomically(path, page.as_bytes())
+}
+
+/// Puts the folder `new` in the place of `folder`, removing the old one.
+fn swap_in(new: &Path, folder: &Path) -> Result<()> {
+    let write_error = |cause| Error::Write {
+        path: folder.to_path_buf(),
+        cause,
+    };
+    let old = folder.with_file_name(format!("{}old", output::temp_prefix()));
+    let had_one = folder.exists();
+    if had_one {
+        refuse_foreign(folder).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(new);
+        })?;
+    }
+    if had_one {
+        std::fs::rename(folder, &old).map_err(write_error)?;
+    }
+    std::fs::rename(new, folder).map_err(write_error)?;
+    if had_one {
+        std::fs::remove_dir_all(&old).map_err(write_error)?;
+    }
+    Ok(())
+}
+
+/// Refuses `folder` if it holds anything but the images a report writes
+/// (`000123-….png`): replacing it whole must lose nothing of anyone else's.
+fn refuse_foreign(folder: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(folder).map_err(|cause| Error::Write {
+        path: folder.to_path_buf(),
+        cause,
+    })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.len() > 7
+            && name.as_bytes()[..6].iter().all(u8::is_ascii_digit)
+            && name.as_bytes()[6] == b'-'
+            && name.ends_with(".png");
+        if !ours {
+            return Err(Error::NotOurs {
+                folder: folder.to_path_buf(),
+                file: entry.path(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Only pairs with defects get images: the page is for looking at defects.
@@ -380,6 +435,8 @@ mod tests {
             threshold: None,
             polarity: None,
             error: error.then_some("broken <file>".into()),
+            write_error: None,
+            warnings: Vec::new(),
         }
     }
 

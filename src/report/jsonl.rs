@@ -1,0 +1,45 @@
+//! The JSON Lines report: one object per pair, written as it finishes, then
+//! one summary line; nothing is kept, so a million-pair run stays flat in
+//! memory.
+//!
+//! Pairs finish out of order on several workers; each line carries the
+//! pair's `index` in the input list (0-based) to put them back in order.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{PairResult, Summary};
+
+#[derive(Serialize)]
+struct Line<'a> {
+    index: usize,
+    #[serde(flatten)]
+    result: &'a PairResult,
+}
+
+#[derive(Serialize)]
+struct Closing<'a> {
+    summary: &'a Summary,
+    complete: bool,
+}
+
+/// Writes the line of the pair at `index`.
+pub fn write_result(
+    index: usize,
+    result: &PairResult,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &Line { index, result })?;
+    writeln!(out)
+}
+
+/// Writes the closing line: `{"summary": {...}, "complete": bool}`.
+pub fn write_summary(
+    summary: &Summary,
+    complete: bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &Closing { summary, complete })?;
+    writeln!(out)
+}

@@ -305,6 +305,7 @@ fn inspect_one(
     let write_error = output
         .path_for(pair, inspection.defects.len())
         .and_then(|path| save_annotated(&path, pair, &test, &inspection).err())
+        .or_else(|| save_masks(options, pair, &inspection).err())
         .map(|e| e.to_string());
     Outcome {
         inspection: Ok(inspection),
@@ -320,6 +321,28 @@ fn save_annotated(
 ) -> Result<()> {
     output::refuse_input_overwrite(path, [pair.reference.as_path(), pair.test.as_path()])?;
     output::save_png(path, &annotate::annotate(&test.image, &inspection.defects))
+}
+
+/// Where [`Options::save_masks`] puts the reference's (`false`) or the
+/// test's (`true`) material mask of `pair`.
+pub fn mask_path(root: &Path, pair: &Pair, test: bool) -> PathBuf {
+    let side = if test { "test" } else { "reference" };
+    let mut name = pair.name.clone().into_os_string();
+    name.push(format!(".{side}.png"));
+    root.join(name)
+}
+
+/// Both material masks of `pair`, if asked for and kept.
+fn save_masks(options: &Options, pair: &Pair, inspection: &Inspection) -> Result<()> {
+    let (Some(root), Some(masks)) = (&options.save_masks, &inspection.masks) else {
+        return Ok(());
+    };
+    for (mask, test) in [(&masks.reference, false), (&masks.test, true)] {
+        let path = mask_path(root, pair, test);
+        output::refuse_input_overwrite(&path, [pair.reference.as_path(), pair.test.as_path()])?;
+        output::save_png(&path, &mask.to_image())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

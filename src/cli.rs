@@ -69,6 +69,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub out_dir: Option<PathBuf>,
 
+    /// Write each pair's material masks here: NAME.reference.png (registered
+    /// onto the test) and NAME.test.png, material black.
+    #[arg(long, value_name = "DIR")]
+    pub save_masks: Option<PathBuf>,
+
     /// Which tests get an annotated PNG in --out-dir.
     #[arg(long, value_enum, default_value_t = SaveArg::Defects)]
     pub save: SaveArg,
@@ -266,6 +271,7 @@ impl TryFrom<Cli> for Config {
             tolerance: cli.tolerance,
             min_score: cli.min_score,
             max_pixels: cli.max_pixels,
+            save_masks: cli.save_masks.clone(),
             ignore: Ignore {
                 rects: cli.ignore.clone(),
                 mask: cli
@@ -416,6 +422,9 @@ fn check_writable(cli: &Cli, output: &Output) -> defect_detect::Result<()> {
     for path in cli.junit.iter().chain(&cli.html) {
         output::check_writable(path)?;
     }
+    if let Some(dir) = &cli.save_masks {
+        output::check_dir_writable(dir)?;
+    }
     Ok(())
 }
 
@@ -463,6 +472,14 @@ fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::
             .map(|p| Named::new(p, "the --junit report")),
     );
     outputs.extend(cli.html.iter().map(|p| Named::new(p, "the --html report")));
+    if let Some(root) = &cli.save_masks {
+        for pair in pairs.iter().filter(|p| p.problem.is_none()) {
+            for (test, side) in [(false, "reference"), (true, "test")] {
+                let role = format!("the --save-masks {side} mask of {}", pair.test.display());
+                outputs.push(Named::new(batch::mask_path(root, pair, test), role));
+            }
+        }
+    }
     let folders: Vec<Named> = (cli.html.iter())
         .map(|p| Named::new(html::files_folder(p), "the --html images folder"))
         .collect();

@@ -89,6 +89,9 @@ pub struct Options {
     pub max_pixels: u64,
     /// Don't-care regions, in the reference's pixels. Default: none.
     pub ignore: Ignore,
+    /// Write both material masks of every inspected pair into this folder
+    /// (`--save-masks`): what the tool took for material. Default: none.
+    pub save_masks: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -103,6 +106,7 @@ impl Default for Options {
             min_score: 0.0,
             max_pixels: 100_000_000,
             ignore: Ignore::default(),
+            save_masks: None,
         }
     }
 }
@@ -122,6 +126,17 @@ pub struct Inspection {
     pub threshold: Levels,
     /// Which side of the levels was material, in both images.
     pub polarity: Polarity,
+    /// What was compared, when [`Options::save_masks`] asks for it.
+    pub masks: Option<Masks>,
+}
+
+/// The two material masks a pair was compared on, both in the test's frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Masks {
+    /// The reference's material, registered onto the test.
+    pub reference: mask::BitMask,
+    /// The test's material.
+    pub test: mask::BitMask,
 }
 
 /// The material levels of a pair, one per image (each image's own level
@@ -241,6 +256,10 @@ impl PreparedReference {
         for (defect, id) in defects.iter_mut().zip(1..) {
             defect.id = id;
         }
+        let masks = options.save_masks.is_some().then(|| Masks {
+            reference: registration.reference.into_owned(),
+            test,
+        });
         Ok(Inspection {
             width,
             height,
@@ -251,6 +270,7 @@ impl PreparedReference {
                 test: test_level,
             },
             polarity,
+            masks,
         })
     }
 }

@@ -108,7 +108,7 @@ static SPREAD: [u64; 256] = {
 
 /// Bit-packed mask (64 px per word, LSB = leftmost), for the morphology and
 /// matching inner loops: a word operation handles 64 pixels.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BitMask {
     pub width: usize,
     pub height: usize,
@@ -197,6 +197,18 @@ impl BitMask {
     /// The whole mask as bytes.
     pub fn to_mask(&self) -> Mask {
         self.window(0, 0, self.width, self.height)
+    }
+
+    /// The mask as a picture for a person: material black on white, as the
+    /// parts this tool was first made for look.
+    pub fn to_image(&self) -> image::GrayImage {
+        let m = self.to_mask();
+        let pixels = m
+            .data
+            .iter()
+            .map(|&v| if v != 0 { 0 } else { 255 })
+            .collect();
+        image::GrayImage::from_raw(m.width, m.height, pixels).expect("one byte per pixel")
     }
 
     #[inline]

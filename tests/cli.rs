@@ -568,3 +568,51 @@ fn missing_pairs_list_says_its_cause_once() {
         )
     );
 }
+
+#[test]
+fn save_masks_writes_what_was_taken_for_material() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let test = f.with_cut("cut.png");
+    let masks = f.path("masks");
+    // Relative paths, so that the masks are named for the test's own name.
+    let name = |p: &std::path::Path| p.file_name().unwrap().to_owned();
+    defect_detect()
+        .current_dir(f.path(""))
+        .arg(name(&reference))
+        .arg(name(&test))
+        .arg("--save-masks")
+        .arg("masks")
+        .assert()
+        .code(1);
+    let open = |side: &str| {
+        image::open(masks.join(format!("cut.png.{side}.png")))
+            .unwrap()
+            .to_luma8()
+    };
+    let (r, t) = (open("reference"), open("test"));
+    assert_eq!((r.dimensions(), t.dimensions()), ((200, 200), (200, 200)));
+    // Inside the planted cut: material (black) in the reference only.
+    assert_eq!((r.get_pixel(14, 99).0, t.get_pixel(14, 99).0), ([0], [255]));
+    let differing = r.pixels().zip(t.pixels()).filter(|(a, b)| a != b).count();
+    assert_eq!(differing, 6 * 8, "only the cut differs");
+    // A mask that would land on an input is refused like any output.
+    let named_like_a_mask = f.path("cut.png.reference.png");
+    std::fs::copy(&reference, &named_like_a_mask).unwrap();
+    let before = std::fs::read(&named_like_a_mask).unwrap();
+    let output = defect_detect()
+        .current_dir(f.path(""))
+        .arg("cut.png.reference.png")
+        .arg("cut.png")
+        .arg("--save-masks")
+        .arg(".")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_line(&output).contains("--save-masks"),
+        "{}",
+        stderr_line(&output)
+    );
+    assert_eq!(std::fs::read(&named_like_a_mask).unwrap(), before);
+}

@@ -9,7 +9,7 @@ pub mod clash;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use image::RgbImage;
+use image::{EncodableLayout, ImageBuffer, PixelWithColorType};
 
 use crate::error::{Error, Result};
 
@@ -243,7 +243,11 @@ fn process_alive(_: u32) -> bool {
 }
 
 /// Encodes `image` as PNG and writes it to `path` atomically.
-pub fn save_png(path: &Path, image: &RgbImage) -> Result<()> {
+pub fn save_png<P>(path: &Path, image: &ImageBuffer<P, Vec<P::Subpixel>>) -> Result<()>
+where
+    P: PixelWithColorType,
+    [P::Subpixel]: EncodableLayout,
+{
     let mut bytes = std::io::Cursor::new(Vec::new());
     image
         .write_to(&mut bytes, image::ImageFormat::Png)

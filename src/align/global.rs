@@ -35,15 +35,20 @@ pub(super) const BLOCK: usize = 4;
 /// `ceil(max_shift/4)` blocks, in blocks; none when the image is not wider
 /// than the search.
 pub(super) fn coarse_shift(sums: &CoarseSums, max_shift: i32) -> (i32, i32) {
-    const F: usize = BLOCK;
+    let Some(k) = coarse_radius(sums, max_shift) else {
+        return (0, 0);
+    };
     let (cw, ch) = (sums.reference.0, sums.reference.1);
-    let k = (max_shift + F as i32 - 1) / F as i32;
-    if cw > 2 * k as usize && ch > 2 * k as usize {
-        let (dx, dy, _) = coarse_to_fine(sums, (0, 0, cw, ch), (0, 0), k);
-        (dx, dy)
-    } else {
-        (0, 0)
-    }
+    let (dx, dy, _) = coarse_to_fine(sums, (0, 0, cw, ch), (0, 0), k);
+    (dx, dy)
+}
+
+/// The coarse searches' range, `ceil(max_shift/4)` blocks; none when the
+/// block image is not wider and taller than the search.
+fn coarse_radius(sums: &CoarseSums, max_shift: i32) -> Option<i32> {
+    let (cw, ch) = (sums.reference.0, sums.reference.1);
+    let k = (max_shift + BLOCK as i32 - 1) / BLOCK as i32;
+    (cw > 2 * k as usize && ch > 2 * k as usize).then_some(k)
 }
 
 /// Whether the 4x4 block costs within `ceil(max_shift/4)` blocks have a
@@ -53,12 +58,11 @@ pub(super) fn coarse_shift(sums: &CoarseSums, max_shift: i32) -> (i32, i32) {
 /// samples (a 6 px pitch locked an 8 px shift for a 2 px one); then only
 /// the exact count over the whole range can choose.
 pub(super) fn coarse_is_ambiguous(sums: &CoarseSums, max_shift: i32) -> bool {
+    let Some(k) = coarse_radius(sums, max_shift) else {
+        return false;
+    };
     let (r, t) = (&sums.reference, &sums.test);
     let (cw, ch) = (r.0, r.1);
-    let k = (max_shift + BLOCK as i32 - 1) / BLOCK as i32;
-    if cw <= 2 * k as usize || ch <= 2 * k as usize {
-        return false;
-    }
     let side = 2 * k + 1;
     let shifts = || (-k..=k).flat_map(move |dy| (-k..=k).map(move |dx| (dx, dy)));
     let cost: Vec<f64> = shifts()

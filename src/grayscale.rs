@@ -33,15 +33,24 @@ pub fn to_gray(image: &DynamicImage, polarity: Polarity) -> Cow<'_, GrayImage> {
             .chunks_exact(2)
             .map(|p| over(p[0].into(), p[1].into(), background.into()) as u8)
             .collect(),
-        DynamicImage::ImageRgb8(rgb) => rgb
-            .as_raw()
-            .chunks_exact(3)
-            .map(|p| luma(p[0].into(), p[1].into(), p[2].into()) as u8)
-            .collect(),
-        DynamicImage::ImageRgba8(rgba) => rgba_to_gray(rgba.as_raw(), background),
+        DynamicImage::ImageRgb8(rgb) => {
+            let mut gray = vec![0; rgb.len() / 3];
+            rgb_to_gray(rgb.as_raw(), &mut gray);
+            gray
+        }
+        DynamicImage::ImageRgba8(rgba) => {
+            let mut gray = vec![0; rgba.len() / 4];
+            rgba_to_gray(rgba.as_raw(), background, &mut gray);
+            gray
+        }
         // 16-bit and float layouts are rare; one conversion to RGBA8 keeps a
         // single weighting for every input.
-        other => rgba_to_gray(other.to_rgba8().as_raw(), background),
+        other => {
+            let rgba = other.to_rgba8();
+            let mut gray = vec![0; rgba.len() / 4];
+            rgba_to_gray(rgba.as_raw(), background, &mut gray);
+            gray
+        }
     };
     Cow::Owned(
         GrayImage::from_raw(width, height, data)
@@ -49,9 +58,42 @@ pub fn to_gray(image: &DynamicImage, polarity: Polarity) -> Cow<'_, GrayImage> {
     )
 }
 
+/// The luma of 8-bit pixels of `channels` samples each (grey, grey and
+/// alpha, RGB, RGBA) into `gray`, as [`to_gray`] gives it, if every pixel is
+/// opaque; `false` if one is not (its luma then depends on the polarity's
+/// background), leaving `gray` unspecified. This lets a decoder convert row
+/// by row without holding the image in its own layout.
+pub(crate) fn opaque_to_gray(pixels: &[u8], channels: usize, gray: &mut [u8]) -> bool {
+    let opaque = || {
+        let mut alphas = pixels.iter().skip(channels - 1).step_by(channels);
+        alphas.all(|&a| a == u8::MAX)
+    };
+    match channels {
+        1 => gray.copy_from_slice(pixels),
+        2 => {
+            for (g, p) in gray.iter_mut().zip(pixels.chunks_exact(2)) {
+                *g = p[0];
+            }
+            return opaque();
+        }
+        3 => rgb_to_gray(pixels, gray),
+        _ => {
+            rgba_to_gray(pixels, u8::MAX, gray);
+            return opaque();
+        }
+    }
+    true
+}
+
 #[multiversion(targets("x86_64+avx2"))]
-fn rgba_to_gray(rgba: &[u8], background: u8) -> Vec<u8> {
-    let mut gray = vec![0u8; rgba.len() / 4];
+fn rgb_to_gray(rgb: &[u8], gray: &mut [u8]) {
+    for (g, p) in gray.iter_mut().zip(rgb.as_chunks::<3>().0) {
+        *g = luma(p[0].into(), p[1].into(), p[2].into()) as u8;
+    }
+}
+
+#[multiversion(targets("x86_64+avx2"))]
+fn rgba_to_gray(rgba: &[u8], background: u8, gray: &mut [u8]) {
     // Each pixel read as one little-endian u32 and split by shifts: the
     // compiler keeps four pixels per SSE register, where byte-wise indexing
     // became a byte gather (a fifth of a seed pair's analysis).
@@ -61,7 +103,6 @@ fn rgba_to_gray(rgba: &[u8], background: u8) -> Vec<u8> {
         let (r, gr, b, a) = (v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24);
         *g = over(luma(r, gr, b), a, background) as u8;
     }
-    gray
 }
 
 /// Luma of 8-bit channels (each at most 255), in `u32` lanes like the

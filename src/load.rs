@@ -27,6 +27,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 
 use crate::error::{Error, Result};
+use crate::grayscale;
 
 /// A decoded image and the path (or name) it came from, used in messages.
 #[derive(Debug, Clone)]
@@ -62,12 +63,17 @@ pub fn load(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
     Ok(LoadedImage::new(path, image))
 }
 
-/// [`load`] for analysis: a JPEG of luma and chroma (or of luma alone)
-/// comes back as its 8-bit luma. Other files are decoded as by [`load`].
+/// [`load`] for analysis: a JPEG of luma and chroma (or of luma alone), and
+/// an opaque PNG of at most 8 bits a sample, come back as their 8-bit luma.
+/// Other files are decoded as by [`load`].
 pub fn load_luma(path: &Path, max_pixels: u64) -> Result<LoadedImage> {
     let bytes = read(path, max_pixels)?;
     check_jpeg_end(path, &bytes)?;
-    let image = match decode_jpeg_luma(path, &bytes, max_pixels)? {
+    let luma = match decode_jpeg_luma(path, &bytes, max_pixels)? {
+        Some(luma) => Some(luma),
+        None => decode_png_luma(path, &bytes, max_pixels)?,
+    };
+    let image = match luma {
         Some(luma) => luma,
         None => decode(path, &bytes, max_pixels)?,
     };
@@ -242,6 +248,68 @@ fn decode_jpeg_luma(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Option
         path: path.to_path_buf(),
         reason: "decoder returned fewer pixels than its header gives".into(),
     })?;
+    let mut luma = DynamicImage::ImageLuma8(luma);
+    luma.apply_orientation(orientation);
+    Ok(Some(luma))
+}
+
+/// The luma of a PNG of at most 8 bits a sample, not interlaced and
+/// opaque, converted row by row as it is inflated (by [`grayscale`]'s own
+/// weights), so that the image is never held in its stored layout: an RGBA
+/// frame is four times its luma, and the pages it touches cost more than the
+/// inspection. `None` when `bytes` is not such a PNG (16-bit, interlaced, a
+/// pixel not opaque, or damaged), which [`decode`] takes from the start, so
+/// that its messages are the only ones a damaged file gets.
+///
+/// [`grayscale`]: crate::grayscale
+fn decode_png_luma(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Option<DynamicImage>> {
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(None);
+    }
+    let limits = png::Limits {
+        bytes: usize::try_from(max_pixels.saturating_mul(8)).unwrap_or(usize::MAX),
+    };
+    let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), limits);
+    // As the `image` crate reads PNG: palettes, low bit depths and tRNS
+    // expanded to 8-bit grey, grey and alpha, RGB or RGBA.
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let Ok(header) = decoder.read_header_info() else {
+        return Ok(None);
+    };
+    let ((width, height), interlaced) = (header.size(), header.interlaced);
+    if interlaced {
+        return Ok(None);
+    }
+    check_size(path, width, height, max_pixels)?;
+    let Ok(mut reader) = decoder.read_info() else {
+        return Ok(None);
+    };
+    let (colour, depth) = reader.output_color_type();
+    if depth != png::BitDepth::Eight {
+        return Ok(None);
+    }
+    let channels = colour.samples();
+    let pixels = u64::from(width) * u64::from(height);
+    check_expansion(path, width, height, pixels * channels as u64, bytes.len())?;
+    let orientation = reader
+        .info()
+        .exif_metadata
+        .as_deref()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    let mut luma = vec![0; width as usize * height as usize];
+    for gray in luma.chunks_exact_mut(width as usize) {
+        match reader.next_row() {
+            Ok(Some(row)) if grayscale::opaque_to_gray(row.data(), channels, gray) => {}
+            _ => return Ok(None),
+        }
+    }
+    // The rest of the image data is read and checked, as `image` does.
+    if !matches!(reader.next_row(), Ok(None)) {
+        return Ok(None);
+    }
+    let luma = image::GrayImage::from_raw(width, height, luma)
+        .expect("one byte per pixel of a width x height image");
     let mut luma = DynamicImage::ImageLuma8(luma);
     luma.apply_orientation(orientation);
     Ok(Some(luma))
@@ -440,6 +508,80 @@ mod tests {
             .max()
             .unwrap();
         assert!(worst <= 2, "luma differs by {worst}");
+    }
+
+    /// Every 8-bit PNG layout, opaque, decodes row by row to the luma that
+    /// the full decode and the grayscale stage give.
+    #[test]
+    fn opaque_png_luma_is_the_luma_of_the_full_decode() {
+        let rgb = image::RgbImage::from_fn(37, 23, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 11) as u8, (x * y) as u8])
+        });
+        let rgba = DynamicImage::ImageRgb8(rgb.clone()).to_rgba8();
+        let grey = DynamicImage::ImageRgb8(rgb.clone()).to_luma8();
+        let grey_alpha = DynamicImage::ImageLuma8(grey.clone()).to_luma_alpha8();
+        let images = [
+            DynamicImage::ImageRgb8(rgb),
+            DynamicImage::ImageRgba8(rgba),
+            DynamicImage::ImageLuma8(grey),
+            DynamicImage::ImageLumaA8(grey_alpha),
+        ];
+        for image in images {
+            let bytes = png_bytes(&image);
+            let path = Path::new("opaque.png");
+            let luma = decode_png_luma(path, &bytes, 1 << 20).unwrap().unwrap();
+            let full = decode(path, &bytes, 1 << 20).unwrap();
+            let expected = crate::grayscale::to_gray(&full, crate::Polarity::Dark);
+            assert_eq!(luma.as_luma8().unwrap(), &*expected, "{:?}", image.color());
+        }
+    }
+
+    /// A 2-bit palette image: the row decoder expands it as the `image`
+    /// crate does.
+    #[test]
+    fn palette_png_luma_is_the_luma_of_the_full_decode() {
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, 5, 2);
+        encoder.set_color(png::ColorType::Indexed);
+        encoder.set_depth(png::BitDepth::Two);
+        encoder.set_palette(vec![0, 0, 0, 255, 0, 0, 10, 200, 30, 255, 255, 255]);
+        let mut writer = encoder.write_header().unwrap();
+        // Two rows of five 2-bit indices, each row padded to two bytes.
+        writer
+            .write_image_data(&[0b00_01_10_11, 0b00_000000, 0b11_10_01_00, 0b11_000000])
+            .unwrap();
+        writer.finish().unwrap();
+        let path = Path::new("palette.png");
+        let luma = decode_png_luma(path, &bytes, 1 << 20).unwrap().unwrap();
+        let full = decode(path, &bytes, 1 << 20).unwrap();
+        let expected = crate::grayscale::to_gray(&full, crate::Polarity::Dark);
+        assert_eq!(luma.as_luma8().unwrap(), &*expected);
+        assert_eq!(luma.as_luma8().unwrap().as_raw()[..5], [0, 77, 124, 255, 0]);
+    }
+
+    /// What the row decoder cannot give as luma alone is left to the full
+    /// decode: a transparent pixel (its grey depends on the polarity), 16-bit
+    /// samples, an interlaced file, damaged data.
+    #[test]
+    fn png_luma_leaves_transparency_depth_and_damage_to_the_plain_decode() {
+        let mut rgba = image::RgbaImage::from_pixel(9, 9, image::Rgba([9, 9, 9, 255]));
+        rgba.put_pixel(8, 8, image::Rgba([9, 9, 9, 0]));
+        let deep = image::ImageBuffer::from_pixel(9, 9, image::Luma([40_000u16]));
+        let whole = png_bytes(&DynamicImage::ImageLuma8(GrayImage::from_fn(
+            64,
+            64,
+            |x, y| Luma([(x * y) as u8]),
+        )));
+        let cases = [
+            png_bytes(&DynamicImage::ImageRgba8(rgba)),
+            png_bytes(&DynamicImage::ImageLuma16(deep)),
+            whole[..whole.len() - 40].to_vec(),
+        ];
+        for bytes in cases {
+            assert!(decode_png_luma(Path::new("a.png"), &bytes, 1 << 20)
+                .unwrap()
+                .is_none());
+        }
     }
 
     #[test]

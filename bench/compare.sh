@@ -43,6 +43,17 @@ hyperfine -N -i -w 5 -r 40 --export-json "$work/one-pair.json" \
     -n opencv-original "$python bench/opencv_original.py $seed/good.png $seed/defect2.png" \
     -n odiff "$odiff $seed/good.png $seed/defect2.png $work/odiff-diff.png"
 
+# Peak memory and page faults of one pair, which cost differently from one
+# machine to the next (a fault's price, huge pages): the medians of five runs.
+one_pair_memory() {
+    local name=$1; shift
+    for _ in 1 2 3 4 5; do
+        /usr/bin/time -f '%M %R' "$@" 2>&1 >/dev/null | tail -1
+    done | sort -n | awk -v name="$name" 'NR == 3 {print "one pair, " name ": peak RSS " $1 " kB, " $2 " page faults (median of 5)"}'
+}
+one_pair_memory defect-detect "$dd" "$seed/good.png" "$seed/defect2.png" --json
+one_pair_memory odiff "$odiff" "$seed/good.png" "$seed/defect2.png" "$work/odiff-diff.png"
+
 # (b) 40 pairs of the original size
 : > "$work/seed40.tsv"
 for _ in $(seq 10); do

@@ -262,6 +262,13 @@ fn pair_result(pair: &Pair, outcome: Outcome, options: &Options) -> PairResult {
             result.alignment = Some(inspection.alignment);
             result.threshold = Some(inspection.threshold);
             result.polarity = Some(inspection.polarity);
+            if let Some(own) = inspection.threshold.test_own {
+                let levels = inspection.threshold;
+                result.warnings.push(format!(
+                    "the test's own level {own} and the reference's {} found different amounts of material (lighting changed?): the test was binarized at {}, the level that gives it the reference's share",
+                    levels.reference, levels.test
+                ));
+            }
             if inspection.alignment.at_shift_limit(options.max_shift) {
                 let a = inspection.alignment;
                 result.warnings.push(format!(
@@ -288,6 +295,7 @@ fn inspect_one(
         .map_err(Clone::clone)
         .and_then(|reference| {
             let (test, material) = test.map_err(|e| e.to_string())?;
+            let material = reference.agree(&test, material, options);
             let inspection = reference
                 .inspect_material(&test.path, material, options)
                 .map_err(|e| e.to_string())?;

@@ -33,6 +33,11 @@
 //! contrast, so that a blank image reads as "no material" rather than "all
 //! material".
 //!
+//! Each image gets its own level, so that it follows its own exposure. When
+//! the two levels of a pair disagree about how much of the part is
+//! material, the test is binarized at [`level_for_share`] instead (see
+//! `PreparedReference::agree`, where the rule and its constants are).
+//!
 //! # Polarity: the background touches the border
 //!
 //! With the polarity left to the tool, a *two-tone* image (its edge samples'
@@ -190,6 +195,31 @@ pub fn binarize(gray: &GrayImage, threshold: Threshold, polarity: Polarity) -> B
         wpr,
         words,
     }
+}
+
+/// The level at which the `polarity` side of `gray` covers the share
+/// `share` (0 to 1) of its pixels, as near as its histogram allows. A change
+/// of exposure or lighting keeps the order of grey levels, so the level that
+/// keeps a part's share of material is the level that keeps its boundary,
+/// wherever the change moved it.
+#[must_use]
+pub fn level_for_share(gray: &GrayImage, polarity: Polarity, share: f64) -> u8 {
+    let hist = histogram(gray);
+    let total: u64 = hist.iter().map(|&c| u64::from(c)).sum();
+    let mut dark = 0u64;
+    let mut best = (f64::INFINITY, 0u8);
+    for (level, &count) in (0..=u8::MAX).zip(&hist) {
+        dark += u64::from(count);
+        let material = match polarity {
+            Polarity::Dark => dark,
+            Polarity::Light => total - dark,
+        };
+        let miss = (material as f64 / total.max(1) as f64 - share).abs();
+        if miss < best.0 {
+            best = (miss, level);
+        }
+    }
+    best.1
 }
 
 /// An image whose near-best levels span at least this many grey levels is

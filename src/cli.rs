@@ -12,7 +12,7 @@ use defect_detect::ignore::{Ignore, IgnoreMask};
 use defect_detect::output;
 use defect_detect::output::clash::{self, Named};
 use defect_detect::pairs::{self, Matched};
-use defect_detect::report::html;
+use defect_detect::report::{html, ShardInfo};
 use defect_detect::{Options, Polarity, Threshold};
 
 /// Find flash (extra material) and cut (missing material) in test images by
@@ -31,14 +31,14 @@ pub struct Cli {
     /// of references paired with TEST_DIR by identical relative path.
     #[arg(
         value_name = "REFERENCE",
-        required_unless_present = "pairs",
+        required_unless_present_any = ["pairs", "merge"],
         conflicts_with = "pairs"
     )]
     pub reference: Option<PathBuf>,
 
     /// Test images to compare with the reference, or one folder of them
     /// (every image in it; see --recursive).
-    #[arg(value_name = "TEST", required_unless_present = "pairs")]
+    #[arg(value_name = "TEST", required_unless_present_any = ["pairs", "merge"])]
     pub tests: Vec<PathBuf>,
 
     /// Read the pairs from FILE instead, one `REFERENCE<TAB>TEST` a line
@@ -47,6 +47,25 @@ pub struct Cli {
     /// folder.
     #[arg(long, value_name = "FILE")]
     pub pairs: Option<PathBuf>,
+
+    /// Inspect nothing: join the --json (or --jsonl) reports of earlier runs,
+    /// such as the shards of a CI matrix, and write every report as if from
+    /// one run (summary, --json, --junit, --markdown, --html) with its exit
+    /// status. Shards are put in order 1..N whatever the order of FILEs; a
+    /// missing or interrupted one makes the merge incomplete (exit 2).
+    /// --html reads the images again, from the paths in the reports.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 1..,
+        conflicts_with_all = [
+            "reference", "tests", "pairs", "shard", "jsonl", "output", "out_dir",
+            "save_masks", "preview", "threshold", "polarity", "min_area", "align",
+            "max_shift", "tolerance", "min_score", "ignore", "ignore_mask", "recursive",
+            "save", "max_pixels",
+        ]
+    )]
+    pub merge: Vec<PathBuf>,
 
     /// Pass a run that inspects no pair (an empty folder or list, an empty
     /// shard); without it that is an error, so that a step that produced no
@@ -229,6 +248,10 @@ pub struct Shard {
 #[derive(Debug)]
 pub struct Config {
     pub pairs: Vec<Pair>,
+    /// The reports `--merge` joins; empty when inspecting.
+    pub merge: Vec<PathBuf>,
+    pub allow_empty: bool,
+    pub shard: Option<ShardInfo>,
     pub options: Options,
     pub output: Output,
     pub json: bool,
@@ -284,7 +307,11 @@ impl TryFrom<Cli> for Config {
         let Matched {
             mut pairs,
             mut unmatched_references,
-        } = resolve_inputs(&cli)?;
+        } = if cli.merge.is_empty() {
+            resolve_inputs(&cli)?
+        } else {
+            Matched::default()
+        };
         let shard = cli.shard.map(resolve_shard).transpose()?;
         if let Some(Shard { index, count }) = shard {
             pairs = pairs::shard(pairs, index, count);
@@ -293,7 +320,8 @@ impl TryFrom<Cli> for Config {
                 unmatched_references.clear();
             }
         }
-        if pairs.is_empty() && !cli.allow_empty {
+        // A merge's pairs are known once the reports are read.
+        if pairs.is_empty() && !cli.allow_empty && cli.merge.is_empty() {
             bail!(
                 "{} (pass --allow-empty if that is expected)",
                 nothing_to_inspect(&cli, shard)
@@ -328,6 +356,12 @@ impl TryFrom<Cli> for Config {
         check_writable(&cli, &output)?;
         Ok(Config {
             pairs,
+            merge: cli.merge,
+            allow_empty: cli.allow_empty,
+            shard: shard.map(|Shard { index, count }| ShardInfo {
+                index: index + 1,
+                count,
+            }),
             options,
             output,
             json: cli.json,
@@ -450,6 +484,7 @@ fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::
             .filter(|p| p.as_os_str() != "-")
             .map(|p| Named::new(p, "the --pairs list")),
     );
+    inputs.extend(cli.merge.iter().map(|p| Named::new(p, "a --merge report")));
     let mut outputs = Vec::new();
     match output {
         Output::File(path) => outputs.push(Named::new(path, "the -o image")),

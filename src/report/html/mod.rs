@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{escape_markup as esc, PairResult, Report};
+use super::{escape_markup as esc, worst_first, PairResult, Report, Settings};
 use crate::error::{Error, Result};
-use crate::{output, DefectType, Options};
+use crate::{output, DefectType};
 use images::Figure;
 
 /// What the page's header says about the run.
@@ -36,7 +36,7 @@ use images::Figure;
 pub struct Run<'a> {
     /// The options the pairs were inspected with; inputs are read again
     /// with their `max_pixels` limit.
-    pub options: &'a Options,
+    pub options: &'a Settings,
     /// The command line, as the user would type it again.
     pub command: &'a str,
 }
@@ -148,18 +148,6 @@ fn files_link(path: &Path) -> String {
         .file_stem()
         .map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
     format!("{stem}_files")
-}
-
-/// Result indices, errors first, then by defect count and total defect area,
-/// both descending; ties keep input order.
-fn worst_first(results: &[PairResult]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..results.len()).collect();
-    order.sort_by_key(|&i| {
-        let r = &results[i];
-        let area: u64 = r.defects.iter().map(|d| u64::from(d.area)).sum();
-        std::cmp::Reverse((r.error.is_some(), r.defects.len(), area))
-    });
-    order
 }
 
 const STYLE: &str = "
@@ -288,7 +276,9 @@ fn render_header(page: &mut String, run: &Run<'_>) {
         env!("CARGO_PKG_VERSION"),
         utc_now(),
         esc(run.command),
-        esc(&format!("{:#?}", run.options))
+        esc(&(run.options.entries().iter())
+            .map(|(name, value)| format!("{name} = {value}\n"))
+            .collect::<String>())
     );
     page.push_str(
         "<form class=\"filters\">\n\
@@ -437,6 +427,8 @@ mod tests {
             error: error.then_some("broken <file>".into()),
             write_error: None,
             warnings: Vec::new(),
+            annotated: None,
+            seconds: 0.0,
         }
     }
 
@@ -455,7 +447,7 @@ mod tests {
     fn text_is_escaped() {
         let report = Report::new(vec![result("<script>.png", 0, true)]);
         let run = Run {
-            options: &Options::default(),
+            options: &Settings::from(&crate::Options::default()),
             command: "defect-detect <x>",
         };
         let page = render(&report, &run, &[0], &[None], "index_files");

@@ -111,6 +111,18 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
+    /// Also write a Markdown report to FILE: the verdict, the counts and a
+    /// table of the worst pairs (at most 20, then how many more), for
+    /// $GITHUB_STEP_SUMMARY or a merge-request comment.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// Name files in --junit and --markdown relative to DIR when they are
+    /// under it, so that names do not change from one runner (or checkout
+    /// path) to the next [default: the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
     /// Also write an HTML report to FILE, with its images in a folder beside
     /// it (`index.html` -> `index_files/`); readable offline.
     #[arg(long, value_name = "FILE")]
@@ -259,6 +271,9 @@ pub struct Config {
     /// References of a folder pairing that have no test of the same name.
     pub unmatched_references: Vec<PathBuf>,
     pub junit: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    /// What --junit and --markdown name files relative to.
+    pub root: PathBuf,
     pub html: Option<PathBuf>,
     pub jobs: Option<NonZeroUsize>,
     pub quiet: bool,
@@ -368,6 +383,8 @@ impl TryFrom<Cli> for Config {
             jsonl: cli.jsonl,
             unmatched_references,
             junit: cli.junit,
+            markdown: cli.markdown,
+            root: cli.root.unwrap_or_else(|| PathBuf::from(".")),
             html: cli.html,
             jobs: cli.jobs.and_then(|n| NonZeroUsize::new(n.into())),
             quiet: cli.quiet,
@@ -453,7 +470,7 @@ fn check_writable(cli: &Cli, output: &Output) -> defect_detect::Result<()> {
         Output::Dir { root, save } if *save != Save::None => output::check_dir_writable(root)?,
         Output::Dir { .. } | Output::None => {}
     }
-    for path in cli.junit.iter().chain(&cli.html) {
+    for path in cli.junit.iter().chain(&cli.markdown).chain(&cli.html) {
         output::check_writable(path)?;
     }
     if let Some(dir) = &cli.save_masks {
@@ -506,6 +523,7 @@ fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::
             .iter()
             .map(|p| Named::new(p, "the --junit report")),
     );
+    outputs.extend((cli.markdown.iter()).map(|p| Named::new(p, "the --markdown report")));
     outputs.extend(cli.html.iter().map(|p| Named::new(p, "the --html report")));
     if let Some(root) = &cli.save_masks {
         for pair in pairs.iter().filter(|p| p.problem.is_none()) {

@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use clap::Parser;
@@ -45,8 +45,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         .num_threads(config.jobs.map_or(0, |n| n.get()))
         .build()
         .context("cannot start worker threads")?;
+    let started = SystemTime::now();
     let interrupt = interrupt::Interrupt::watch()?;
-    let progress = progress::Progress::new(config.pairs.len(), config.quiet);
+    let progress = progress::Progress::new(config.pairs.len(), config.quiet)?;
     let keep = !config.jsonl || config.junit.is_some() || config.html.is_some();
     let sink = sink::Sink::new(&progress, config.pairs.len(), keep, config.jsonl);
     let stop = || interrupt.received().is_some();
@@ -70,7 +71,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     });
     // Stdout's report comes whatever became of the files: it is the one
     // report a failed --junit or --html must not take with it.
-    let files = pool.install(|| write_report_files(&config, &report, elapsed));
+    let files = pool.install(|| write_report_files(&config, &report, elapsed, started));
     let mut stdout_closed = false;
     if config.preview {
         match view::preview(&report, config.options.max_pixels) {
@@ -103,7 +104,7 @@ fn merge(config: &cli::Config) -> anyhow::Result<u8> {
     }
     // The reports' own times, which a hand-edited file could make negative.
     let elapsed = Duration::try_from_secs_f64(report.run.seconds).unwrap_or_default();
-    let files = write_report_files(config, &report, elapsed);
+    let files = write_report_files(config, &report, elapsed, SystemTime::now());
     print_report(config, &report)?;
     files?;
     open(config);
@@ -146,16 +147,28 @@ fn print_report(config: &cli::Config, report: &Report) -> anyhow::Result<()> {
     }
 }
 
-/// `--junit` and `--html`, each written whole or not at all.
+/// `--junit`, `--markdown` and `--html`, each written whole or not at all.
 fn write_report_files(
     config: &cli::Config,
     report: &Report,
     elapsed: Duration,
+    started: SystemTime,
 ) -> anyhow::Result<()> {
     if let Some(path) = &config.junit {
+        let suite = report::junit::Suite {
+            elapsed,
+            started,
+            hostname: &report::junit::hostname(),
+            root: &config.root,
+        };
         let mut xml = Vec::new();
-        report::junit::write(report, elapsed, &mut xml)?;
+        report::junit::write(report, &suite, &mut xml)?;
         output::write_atomically(path, &xml)?;
+    }
+    if let Some(path) = &config.markdown {
+        let mut text = Vec::new();
+        report::markdown::write(report, &config.root, &mut text)?;
+        output::write_atomically(path, &text)?;
     }
     if let Some(path) = &config.html {
         let command: Vec<String> = std::env::args_os()

@@ -77,7 +77,11 @@ fn testcases(xml: &str) -> Vec<(String, Vec<String>)> {
 #[test]
 fn merged_shards_equal_the_unsharded_run() {
     let f = Fixture::new();
-    let whole = run(&f, &["--json", "--junit", "whole.xml"], Some("whole.json"));
+    let whole = run(
+        &f,
+        &["--json", "--junit", "whole.xml", "--markdown", "whole.md"],
+        Some("whole.json"),
+    );
     assert_eq!(
         whole.status.code(),
         Some(2),
@@ -97,6 +101,8 @@ fn merged_shards_equal_the_unsharded_run() {
             "--json",
             "--junit",
             "merged.xml",
+            "--markdown",
+            "merged.md",
         ],
     );
     let stderr = String::from_utf8_lossy(&merged.stderr);
@@ -113,6 +119,7 @@ fn merged_shards_equal_the_unsharded_run() {
     let cases = testcases(&read("merged.xml"));
     assert_eq!(cases.len(), 7);
     assert_eq!(cases, testcases(&read("whole.xml")));
+    assert_eq!(read("merged.md"), read("whole.md"));
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod junit;
+pub mod markdown;
 pub mod summary;
 
 use std::path::{Component, Path, PathBuf};
@@ -297,6 +298,68 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
+/// A moment in UTC as calendar fields (days to a civil date by Howard
+/// Hinnant's algorithm): the reports' dates, without a time-zone library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Utc {
+    year: i64,
+    month: i64,
+    day: i64,
+    seconds_of_day: u64,
+}
+
+impl Utc {
+    pub(crate) fn at(time: std::time::SystemTime) -> Self {
+        let seconds = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (days, seconds_of_day) = ((seconds / 86_400) as i64, seconds % 86_400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Self {
+            year,
+            month,
+            day,
+            seconds_of_day,
+        }
+    }
+
+    /// `2026-12-02T13:05:09`: JUnit's `timestamp`, which its schema gives
+    /// without a zone (UTC by convention).
+    pub(crate) fn iso8601(&self) -> String {
+        let s = self.seconds_of_day;
+        format!(
+            "{}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            self.year,
+            self.month,
+            self.day,
+            s / 3600,
+            s % 3600 / 60,
+            s % 60
+        )
+    }
+
+    /// `2026-12-02 13:05 UTC`, for people.
+    pub(crate) fn minutes(&self) -> String {
+        let s = self.seconds_of_day;
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            self.year,
+            self.month,
+            self.day,
+            s / 3600,
+            s % 3600 / 60
+        )
+    }
+}
+
 /// `text` escaped for XML and HTML, in content and in quoted attributes.
 /// Control characters that XML 1.0 forbids (they can reach us through file
 /// names) become U+FFFD, so the document always parses.
@@ -320,6 +383,14 @@ pub(crate) fn escape_markup(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        let at = |seconds| Utc::at(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds));
+        assert_eq!(at(1_796_216_709).iso8601(), "2026-12-02T13:05:09");
+        assert_eq!(at(1_796_216_709).minutes(), "2026-12-02 13:05 UTC");
+        assert_eq!(at(951_868_799).iso8601(), "2000-02-29T23:59:59");
+    }
 
     #[test]
     fn names_are_relative_to_the_root_when_under_it() {

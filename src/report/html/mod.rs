@@ -274,7 +274,7 @@ fn render_header(page: &mut String, run: &Run<'_>) {
         "<p class=\"run\">defect-detect {} &middot; {} &middot; <code>{}</code></p>\n\
          <details class=\"run\"><summary>options</summary><pre>{}</pre></details>",
         env!("CARGO_PKG_VERSION"),
-        utc_now(),
+        super::Utc::at(std::time::SystemTime::now()).minutes(),
         esc(run.command),
         esc(&(run.options.entries().iter())
             .map(|(name, value)| format!("{name} = {value}\n"))
@@ -293,29 +293,6 @@ fn render_header(page: &mut String, run: &Run<'_>) {
         "</select></label>\n<label>score at least <input type=\"range\" name=\"score\" \
          min=\"0\" max=\"1\" step=\"0.05\" value=\"0\"> <output>0.00</output></label>\n</form>\n",
     );
-}
-
-/// The current time in UTC, `2026-12-02 13:05 UTC`, from the system clock
-/// (days to a civil date by Howard Hinnant's algorithm).
-fn utc_now() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
-    )
 }
 
 fn render_failure(

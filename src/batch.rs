@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use rayon::prelude::*;
 
@@ -119,12 +120,10 @@ pub fn for_each(
             if stop() {
                 return;
             }
+            let started = Instant::now();
             if let Some(problem) = &pair.problem {
-                let outcome = Outcome {
-                    inspection: Err(problem.clone()),
-                    write_error: None,
-                };
-                return each(index, pair_result(pair, outcome, options));
+                let outcome = Outcome::failed(problem.clone());
+                return each(index, pair_result(pair, outcome, options, started));
             }
             // The test is decoded and binarized while the reference is (a
             // single pair uses both cores; in a busy batch the second closure
@@ -140,7 +139,7 @@ pub fn for_each(
             );
             let outcome = inspect_one(pair, &reference, test, options, output);
             references.release(&pair.reference, index);
-            each(index, pair_result(pair, outcome, options));
+            each(index, pair_result(pair, outcome, options, started));
         });
 }
 
@@ -234,13 +233,24 @@ impl References {
 }
 
 /// What inspecting one pair gave: the inspection (or why there is none),
-/// and why its annotated image could not be written.
+/// where its annotated image went, and why it could not be written.
 struct Outcome {
     inspection: Result<Inspection, String>,
+    annotated: Option<PathBuf>,
     write_error: Option<String>,
 }
 
-fn pair_result(pair: &Pair, outcome: Outcome, options: &Options) -> PairResult {
+impl Outcome {
+    fn failed(message: String) -> Self {
+        Self {
+            inspection: Err(message),
+            annotated: None,
+            write_error: None,
+        }
+    }
+}
+
+fn pair_result(pair: &Pair, outcome: Outcome, options: &Options, started: Instant) -> PairResult {
     let mut result = PairResult {
         reference: pair.reference.display().to_string(),
         test: pair.test.display().to_string(),
@@ -253,6 +263,9 @@ fn pair_result(pair: &Pair, outcome: Outcome, options: &Options) -> PairResult {
         error: None,
         write_error: outcome.write_error,
         warnings: Vec::new(),
+        annotated: outcome.annotated.map(|path| path.display().to_string()),
+        // Microseconds are all a clock of this kind resolves.
+        seconds: (started.elapsed().as_secs_f64() * 1e6).round() / 1e6,
     };
     match outcome.inspection {
         Ok(inspection) => {
@@ -303,20 +316,21 @@ fn inspect_one(
         });
     let (test, inspection) = match inspected {
         Ok(done) => done,
-        Err(message) => {
-            return Outcome {
-                inspection: Err(message),
-                write_error: None,
-            }
-        }
+        Err(message) => return Outcome::failed(message),
     };
-    let write_error = output
-        .path_for(pair, inspection.defects.len())
-        .and_then(|path| save_annotated(&path, pair, &test, &inspection).err())
+    let (annotated, annotate_error) = match output.path_for(pair, inspection.defects.len()) {
+        None => (None, None),
+        Some(path) => match save_annotated(&path, pair, &test, &inspection) {
+            Ok(()) => (Some(path), None),
+            Err(error) => (None, Some(error)),
+        },
+    };
+    let write_error = annotate_error
         .or_else(|| save_masks(options, pair, &inspection).err())
         .map(|e| e.to_string());
     Outcome {
         inspection: Ok(inspection),
+        annotated,
         write_error,
     }
 }

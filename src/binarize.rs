@@ -54,14 +54,14 @@
 //! the wrong way round: give `--polarity`.
 
 use image::GrayImage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use wide::u8x16;
 
 use crate::mask::BitMask;
 
 /// Which side of the threshold is material.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Polarity {
     /// Dark material on a light background (like the original images).

@@ -12,7 +12,7 @@ use defect_detect::ignore::{Ignore, IgnoreMask};
 use defect_detect::output;
 use defect_detect::output::clash::{self, Named};
 use defect_detect::pairs::{self, Matched};
-use defect_detect::report::html;
+use defect_detect::report::{html, ShardInfo};
 use defect_detect::{Options, Polarity, Threshold};
 
 /// Find flash (extra material) and cut (missing material) in test images by
@@ -31,14 +31,14 @@ pub struct Cli {
     /// of references paired with TEST_DIR by identical relative path.
     #[arg(
         value_name = "REFERENCE",
-        required_unless_present = "pairs",
+        required_unless_present_any = ["pairs", "merge"],
         conflicts_with = "pairs"
     )]
     pub reference: Option<PathBuf>,
 
     /// Test images to compare with the reference, or one folder of them
     /// (every image in it; see --recursive).
-    #[arg(value_name = "TEST", required_unless_present = "pairs")]
+    #[arg(value_name = "TEST", required_unless_present_any = ["pairs", "merge"])]
     pub tests: Vec<PathBuf>,
 
     /// Read the pairs from FILE instead, one `REFERENCE<TAB>TEST` a line
@@ -47,6 +47,25 @@ pub struct Cli {
     /// folder.
     #[arg(long, value_name = "FILE")]
     pub pairs: Option<PathBuf>,
+
+    /// Inspect nothing: join the --json (or --jsonl) reports of earlier runs,
+    /// such as the shards of a CI matrix, and write every report as if from
+    /// one run (summary, --json, --junit, --markdown, --html) with its exit
+    /// status. Shards are put in order 1..N whatever the order of FILEs; a
+    /// missing or interrupted one makes the merge incomplete (exit 2).
+    /// --html reads the images again, from the paths in the reports.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 1..,
+        conflicts_with_all = [
+            "reference", "tests", "pairs", "shard", "jsonl", "output", "out_dir",
+            "save_masks", "preview", "threshold", "polarity", "min_area", "align",
+            "max_shift", "tolerance", "min_score", "ignore", "ignore_mask", "recursive",
+            "save", "max_pixels",
+        ]
+    )]
+    pub merge: Vec<PathBuf>,
 
     /// Pass a run that inspects no pair (an empty folder or list, an empty
     /// shard); without it that is an error, so that a step that produced no
@@ -91,6 +110,18 @@ pub struct Cli {
     /// Also write a JUnit XML report to FILE: one testcase per pair.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+
+    /// Also write a Markdown report to FILE: the verdict, the counts and a
+    /// table of the worst pairs (at most 20, then how many more), for
+    /// $GITHUB_STEP_SUMMARY or a merge-request comment.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// Name files in --junit and --markdown relative to DIR when they are
+    /// under it, so that names do not change from one runner (or checkout
+    /// path) to the next [default: the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 
     /// Also write an HTML report to FILE, with its images in a folder beside
     /// it (`index.html` -> `index_files/`); readable offline.
@@ -229,6 +260,10 @@ pub struct Shard {
 #[derive(Debug)]
 pub struct Config {
     pub pairs: Vec<Pair>,
+    /// The reports `--merge` joins; empty when inspecting.
+    pub merge: Vec<PathBuf>,
+    pub allow_empty: bool,
+    pub shard: Option<ShardInfo>,
     pub options: Options,
     pub output: Output,
     pub json: bool,
@@ -236,6 +271,9 @@ pub struct Config {
     /// References of a folder pairing that have no test of the same name.
     pub unmatched_references: Vec<PathBuf>,
     pub junit: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    /// What --junit and --markdown name files relative to.
+    pub root: PathBuf,
     pub html: Option<PathBuf>,
     pub jobs: Option<NonZeroUsize>,
     pub quiet: bool,
@@ -284,7 +322,11 @@ impl TryFrom<Cli> for Config {
         let Matched {
             mut pairs,
             mut unmatched_references,
-        } = resolve_inputs(&cli)?;
+        } = if cli.merge.is_empty() {
+            resolve_inputs(&cli)?
+        } else {
+            Matched::default()
+        };
         let shard = cli.shard.map(resolve_shard).transpose()?;
         if let Some(Shard { index, count }) = shard {
             pairs = pairs::shard(pairs, index, count);
@@ -293,7 +335,8 @@ impl TryFrom<Cli> for Config {
                 unmatched_references.clear();
             }
         }
-        if pairs.is_empty() && !cli.allow_empty {
+        // A merge's pairs are known once the reports are read.
+        if pairs.is_empty() && !cli.allow_empty && cli.merge.is_empty() {
             bail!(
                 "{} (pass --allow-empty if that is expected)",
                 nothing_to_inspect(&cli, shard)
@@ -328,12 +371,20 @@ impl TryFrom<Cli> for Config {
         check_writable(&cli, &output)?;
         Ok(Config {
             pairs,
+            merge: cli.merge,
+            allow_empty: cli.allow_empty,
+            shard: shard.map(|Shard { index, count }| ShardInfo {
+                index: index + 1,
+                count,
+            }),
             options,
             output,
             json: cli.json,
             jsonl: cli.jsonl,
             unmatched_references,
             junit: cli.junit,
+            markdown: cli.markdown,
+            root: cli.root.unwrap_or_else(|| PathBuf::from(".")),
             html: cli.html,
             jobs: cli.jobs.and_then(|n| NonZeroUsize::new(n.into())),
             quiet: cli.quiet,
@@ -419,7 +470,7 @@ fn check_writable(cli: &Cli, output: &Output) -> defect_detect::Result<()> {
         Output::Dir { root, save } if *save != Save::None => output::check_dir_writable(root)?,
         Output::Dir { .. } | Output::None => {}
     }
-    for path in cli.junit.iter().chain(&cli.html) {
+    for path in cli.junit.iter().chain(&cli.markdown).chain(&cli.html) {
         output::check_writable(path)?;
     }
     if let Some(dir) = &cli.save_masks {
@@ -450,6 +501,7 @@ fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::
             .filter(|p| p.as_os_str() != "-")
             .map(|p| Named::new(p, "the --pairs list")),
     );
+    inputs.extend(cli.merge.iter().map(|p| Named::new(p, "a --merge report")));
     let mut outputs = Vec::new();
     match output {
         Output::File(path) => outputs.push(Named::new(path, "the -o image")),
@@ -471,6 +523,7 @@ fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::
             .iter()
             .map(|p| Named::new(p, "the --junit report")),
     );
+    outputs.extend((cli.markdown.iter()).map(|p| Named::new(p, "the --markdown report")));
     outputs.extend(cli.html.iter().map(|p| Named::new(p, "the --html report")));
     if let Some(root) = &cli.save_masks {
         for pair in pairs.iter().filter(|p| p.problem.is_none()) {

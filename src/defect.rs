@@ -1,9 +1,9 @@
 //! The result types: what a defect is, as every report shows it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Extra material (flash) or missing material (cut).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DefectKind {
     /// Material in the test that the reference lacks.
@@ -31,7 +31,7 @@ impl std::fmt::Display for DefectKind {
 /// What a defect does to the part, decided from topology (see `classify`).
 /// PCB names: break = open, notch = mouse-bite, hole = pin-hole, bridge =
 /// short, protrusion = spur, island = spurious copper.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DefectType {
     Break,
@@ -73,7 +73,7 @@ impl DefectType {
 
 /// An axis-aligned box in pixels, top-left origin; `width` and `height` count
 /// pixels, so a single pixel is 1x1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rect {
     pub x: u32,
     pub y: u32,
@@ -94,7 +94,7 @@ impl Rect {
 }
 
 /// One defect: a connected region of difference pixels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Defect {
     /// The defect's number within its pair, 1 to n in report order (worst
     /// first): the number on its label in the annotated picture.

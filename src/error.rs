@@ -97,6 +97,17 @@ pub enum Error {
     /// file it did not write, which replacing it would lose.
     #[error("{}: not replacing the report's images folder: it holds {}, which this tool did not write; move it or choose another --html", folder.display(), file.display())]
     NotOurs { folder: PathBuf, file: PathBuf },
+    /// A `--merge` input that is not the JSON or JSON Lines report of a
+    /// run, or contradicts itself.
+    #[error("{}: not a defect-detect report: {reason}", path.display())]
+    NotAReport { path: PathBuf, reason: String },
+    /// Two `--merge` inputs that cannot be parts of one run.
+    #[error("{}: cannot be merged with {}: {reason}", path.display(), other.display())]
+    MergeMismatch {
+        path: PathBuf,
+        other: PathBuf,
+        reason: String,
+    },
     /// Encoding an output image failed.
     #[error("{}: cannot encode: {reason}", path.display())]
     Encode { path: PathBuf, reason: String },

@@ -17,7 +17,8 @@
 //! 6. [`components`]: 8-connected labelling on runs;
 //! 7. [`classify`]: defect type and score from topology and depth;
 //! 8. [`annotate`]: the labelled picture;
-//! 9. [`report`]: JSON, JUnit, HTML and the human summary; [`batch`] runs many pairs.
+//! 9. [`report`]: JSON, JUnit, HTML and the human summary; [`batch`] runs many
+//!    pairs, and [`merge`] joins the reports of several runs into one.
 //!
 //! ```
 //! use defect_detect::{inspect, LoadedImage, Options};
@@ -47,6 +48,7 @@ pub mod grayscale;
 pub mod ignore;
 pub mod load;
 pub mod mask;
+pub mod merge;
 pub mod output;
 pub mod pairs;
 pub mod report;
@@ -141,7 +143,7 @@ pub struct Masks {
 
 /// The material levels of a pair, one per image (each image's own level
 /// follows its own exposure).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Levels {
     /// The reference's level.
     pub reference: u8,

@@ -11,12 +11,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use clap::Parser;
 
-use defect_detect::report::{self, Report};
+use defect_detect::report::{self, Report, RunInfo, Settings};
 use defect_detect::{batch, output};
 
 fn main() -> ExitCode {
@@ -32,6 +32,9 @@ fn main() -> ExitCode {
 
 fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     let config = cli::Config::try_from(cli)?;
+    if !config.merge.is_empty() {
+        return merge(&config);
+    }
     for reference in &config.unmatched_references {
         eprintln!(
             "defect-detect: warning: {}: no test of the same name; not inspected",
@@ -42,8 +45,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         .num_threads(config.jobs.map_or(0, |n| n.get()))
         .build()
         .context("cannot start worker threads")?;
+    let started = SystemTime::now();
     let interrupt = interrupt::Interrupt::watch()?;
-    let progress = progress::Progress::new(config.pairs.len(), config.quiet);
+    let progress = progress::Progress::new(config.pairs.len(), config.quiet)?;
     let keep = !config.jsonl || config.junit.is_some() || config.html.is_some();
     let sink = sink::Sink::new(&progress, config.pairs.len(), keep, config.jsonl);
     let stop = || interrupt.received().is_some();
@@ -57,10 +61,17 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         )
     });
     let elapsed = progress.finish();
-    let (report, streamed) = sink.finish();
+    let (report, streamed) = sink.finish(RunInfo {
+        options: Some(Settings::from(&config.options)),
+        shard: config.shard,
+        unmatched_references: (config.unmatched_references.iter())
+            .map(|path| path.display().to_string())
+            .collect(),
+        seconds: elapsed.as_secs_f64(),
+    });
     // Stdout's report comes whatever became of the files: it is the one
     // report a failed --junit or --html must not take with it.
-    let files = pool.install(|| write_report_files(&config, &report, elapsed));
+    let files = pool.install(|| write_report_files(&config, &report, elapsed, started));
     let mut stdout_closed = false;
     if config.preview {
         match view::preview(&report, config.options.max_pixels) {
@@ -75,13 +86,38 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     streamed?;
     progress.summarise(&report, elapsed);
     files?;
-    // A viewer that cannot start is no reason to change the verdict.
+    open(&config);
+    Ok(interrupt.exit_status().unwrap_or(report.exit_status()))
+}
+
+/// `--merge`: the reports joined, then written as a run's would be.
+fn merge(config: &cli::Config) -> anyhow::Result<u8> {
+    let merged = defect_detect::merge::merge(&config.merge)?;
+    for warning in &merged.warnings {
+        eprintln!("defect-detect: warning: {warning}");
+    }
+    let report = merged.report;
+    if report.results.is_empty() && !config.allow_empty {
+        anyhow::bail!(
+            "no pairs to merge in the reports given (pass --allow-empty if that is expected)"
+        );
+    }
+    // The reports' own times, which a hand-edited file could make negative.
+    let elapsed = Duration::try_from_secs_f64(report.run.seconds).unwrap_or_default();
+    let files = write_report_files(config, &report, elapsed, SystemTime::now());
+    print_report(config, &report)?;
+    files?;
+    open(config);
+    Ok(report.exit_status())
+}
+
+/// `--open`; a viewer that cannot start is no reason to change the verdict.
+fn open(config: &cli::Config) {
     if let Some(target) = &config.open {
         if let Err(error) = view::open(target) {
             eprintln!("defect-detect: warning: {error:#}");
         }
     }
-    Ok(interrupt.exit_status().unwrap_or(report.exit_status()))
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -111,23 +147,37 @@ fn print_report(config: &cli::Config, report: &Report) -> anyhow::Result<()> {
     }
 }
 
-/// `--junit` and `--html`, each written whole or not at all.
+/// `--junit`, `--markdown` and `--html`, each written whole or not at all.
 fn write_report_files(
     config: &cli::Config,
     report: &Report,
     elapsed: Duration,
+    started: SystemTime,
 ) -> anyhow::Result<()> {
     if let Some(path) = &config.junit {
+        let suite = report::junit::Suite {
+            elapsed,
+            started,
+            hostname: &report::junit::hostname(),
+            root: &config.root,
+        };
         let mut xml = Vec::new();
-        report::junit::write(report, elapsed, &mut xml)?;
+        report::junit::write(report, &suite, &mut xml)?;
         output::write_atomically(path, &xml)?;
+    }
+    if let Some(path) = &config.markdown {
+        let mut text = Vec::new();
+        report::markdown::write(report, &config.root, &mut text)?;
+        output::write_atomically(path, &text)?;
     }
     if let Some(path) = &config.html {
         let command: Vec<String> = std::env::args_os()
             .map(|arg| arg.to_string_lossy().into_owned())
             .collect();
+        let options =
+            (report.run.options.clone()).unwrap_or_else(|| Settings::from(&config.options));
         let run = report::html::Run {
-            options: &config.options,
+            options: &options,
             command: &command.join(" "),
         };
         report::html::write(report, path, &run)?;

@@ -1,8 +1,13 @@
 //! What the user sees on stderr while a batch runs: a progress bar when
-//! stderr is a terminal, each failed pair's error line as it happens, and one
+//! stderr is a terminal, a plain line every few seconds when it is not (a
+//! CI log: a bar's redraws would be thousands of lines, and no line at all
+//! looks like a hang), each failed pair's error line as it happens, and one
 //! closing summary line.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
@@ -11,17 +16,42 @@ use defect_detect::report::{PairResult, Report};
 /// Progress of one run; shared by the worker threads.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    lines: Option<Lines>,
     started: Instant,
     pairs: usize,
     quiet: bool,
 }
 
+/// The environment variable that sets the plain lines' interval, in
+/// seconds (`0`: a line per pair); for tests and for logs that want more or
+/// fewer lines.
+pub const INTERVAL_VARIABLE: &str = "DEFECT_DETECT_PROGRESS_INTERVAL";
+
+/// The plain lines' interval when [`INTERVAL_VARIABLE`] is not set: often
+/// enough that a CI log shows the run alive, rarely enough not to flood it.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The plain progress lines: pairs finished, and when the last line was.
+struct Lines {
+    every: Duration,
+    state: Mutex<(usize, Instant)>,
+}
+
 impl Progress {
-    /// A bar only for more than one pair, on a terminal, without `--quiet`:
-    /// a log file or a CI console would get thousands of redraws.
-    pub fn new(pairs: usize, quiet: bool) -> Self {
+    /// For more than one pair without `--quiet`: a bar on a terminal, plain
+    /// lines otherwise. Fails on a bad [`INTERVAL_VARIABLE`].
+    pub fn new(pairs: usize, quiet: bool) -> anyhow::Result<Self> {
         use std::io::IsTerminal;
-        let bar = (pairs > 1 && !quiet && std::io::stderr().is_terminal()).then(|| {
+        let shown = pairs > 1 && !quiet;
+        let terminal = std::io::stderr().is_terminal();
+        let lines = match shown && !terminal {
+            false => None,
+            true => Some(Lines {
+                every: interval()?,
+                state: Mutex::new((0, Instant::now())),
+            }),
+        };
+        let bar = (shown && terminal).then(|| {
             let bar =
                 ProgressBar::with_draw_target(Some(pairs as u64), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -39,12 +69,13 @@ impl Progress {
             );
             bar
         });
-        Self {
+        Ok(Self {
             bar,
+            lines,
             started: Instant::now(),
             pairs,
             quiet,
-        }
+        })
     }
 
     /// Called from a worker when a pair is finished.
@@ -59,6 +90,30 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
+        if let Some(lines) = &self.lines {
+            let mut state = lines.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.0 += 1;
+            // The last pair's line would only repeat the closing line.
+            if state.1.elapsed() >= lines.every && state.0 < self.pairs {
+                state.1 = Instant::now();
+                eprintln!("defect-detect: {}", self.line(state.0));
+            }
+        }
+    }
+
+    /// `120/1000 pairs, 35.2 pairs/s, ETA 25 s`.
+    fn line(&self, finished: usize) -> String {
+        let rate = finished as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        let eta = (self.pairs - finished) as f64 / rate;
+        let eta = match eta.round() as u64 {
+            s if s < 60 => format!("{s} s"),
+            s if s < 3600 => format!("{}m {:02}s", s / 60, s % 60),
+            s => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+        };
+        format!(
+            "{finished}/{} pairs, {rate:.1} pairs/s, ETA {eta}",
+            self.pairs
+        )
     }
 
     /// Clears the bar and returns the elapsed time.
@@ -85,5 +140,17 @@ impl Progress {
             if s.errors == 1 { "" } else { "s" },
             s.pairs as f64 / seconds.max(1e-9)
         );
+    }
+}
+
+fn interval() -> anyhow::Result<Duration> {
+    match std::env::var(INTERVAL_VARIABLE) {
+        Err(_) => Ok(DEFAULT_INTERVAL),
+        Ok(text) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+            .with_context(|| format!("{INTERVAL_VARIABLE} is `{text}`, not a number of seconds")),
     }
 }

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 
-use defect_detect::report::{jsonl, PairResult, Report, Summary};
+use defect_detect::report::{jsonl, PairResult, Report, RunInfo, Summary};
 
 use crate::progress::Progress;
 
@@ -71,7 +71,7 @@ impl<'a> Sink<'a> {
 
     /// The report of what finished (its results empty when none were kept),
     /// and, with JSON Lines, the closing line written, or why stdout failed.
-    pub fn finish(self) -> (Report, anyhow::Result<()>) {
+    pub fn finish(self, run: RunInfo) -> (Report, anyhow::Result<()>) {
         let state = self
             .state
             .into_inner()
@@ -86,10 +86,11 @@ impl<'a> Sink<'a> {
                 .collect(),
             summary: state.summary,
             complete,
+            run,
         };
         if let Some(mut stream) = state.stream {
             stream.write(|out| {
-                jsonl::write_summary(&report.summary, complete, out)?;
+                jsonl::write_summary(&report.summary, complete, &report.run, out)?;
                 out.flush()
             });
             if let Some(failure) = stream.failure {

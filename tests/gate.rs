@@ -296,3 +296,64 @@ fn shard_auto_without_ci_variables_is_an_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr_line(&output).contains("--shard auto/N"));
 }
+
+/// Stderr of a batch of four pairs with the progress interval `interval`.
+fn progress_stderr(interval: Option<&str>) -> std::process::Output {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let mut command = defect_detect();
+    command
+        .arg(&reference)
+        .args([&reference, &reference, &reference, &reference])
+        .env_remove("DEFECT_DETECT_PROGRESS_INTERVAL");
+    if let Some(seconds) = interval {
+        command.env("DEFECT_DETECT_PROGRESS_INTERVAL", seconds);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn progress_in_a_log_is_a_plain_line_per_interval() {
+    let output = progress_stderr(Some("0"));
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "three progress lines, then the closing one: {stderr}"
+    );
+    for (k, line) in lines[..3].iter().enumerate() {
+        let prefix = format!("defect-detect: {}/4 pairs, ", k + 1);
+        assert!(line.starts_with(&prefix), "{line}");
+        assert!(
+            line.contains(" pairs/s, ETA ") && line.ends_with(" s"),
+            "{line}"
+        );
+    }
+    assert!(
+        lines[3].starts_with("defect-detect: 4 pairs, 4 passed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn progress_lines_wait_for_their_interval() {
+    let output = progress_stderr(None);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "a run shorter than 5 s: {stderr}"
+    );
+}
+
+#[test]
+fn a_bad_progress_interval_is_an_error() {
+    let output = progress_stderr(Some("soon"));
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr_line(&output),
+        "defect-detect: error: DEFECT_DETECT_PROGRESS_INTERVAL is `soon`, not a number of seconds"
+    );
+}

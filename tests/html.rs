@@ -92,7 +92,7 @@ fn links_and_images_name_files_that_exist_and_load_lazily() {
     );
     assert!(!page.contains("http://") && !page.contains("https://"));
     assert!(page.contains(concat!("defect-detect ", env!("CARGO_PKG_VERSION"))));
-    assert!(page.contains("--html") && page.contains("tolerance: 3.0"));
+    assert!(page.contains("--html") && page.contains("tolerance = 3\n"));
     for filter in [
         "name=\"kind\"",
         "name=\"type\"",

@@ -82,7 +82,7 @@ impl Default for AlignParams {
 /// The global motion found from reference to test: content at `q` in the
 /// reference is at `R(angle) (q - c) + c + (dx, dy)` in the test, `c` the
 /// image centre. Reported as `{"dx", "dy", "angle"}` (pixels, degrees).
-#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Alignment {
     pub dx: f32,
     pub dy: f32,

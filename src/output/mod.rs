@@ -73,6 +73,12 @@ fn check_folder_writable(path: &Path, dir: &Path) -> Result<()> {
         path: path.to_path_buf(),
         cause,
     };
+    // A bare file name's parent is the empty path, which is the current folder.
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let absolute = std::path::absolute(dir).map_err(write_error)?;
     let existing = absolute
         .ancestors()

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{PairResult, Summary};
+use super::{PairResult, RunInfo, Summary};
 
 #[derive(Serialize)]
 struct Line<'a> {
@@ -22,6 +22,8 @@ struct Line<'a> {
 struct Closing<'a> {
     summary: &'a Summary,
     complete: bool,
+    #[serde(flatten)]
+    run: &'a RunInfo,
 }
 
 /// Writes the line of the pair at `index`.
@@ -34,12 +36,19 @@ pub fn write_result(
     writeln!(out)
 }
 
-/// Writes the closing line: `{"summary": {...}, "complete": bool}`.
+/// Writes the closing line: `{"summary": {...}, "complete": bool}` and
+/// what the run was (the fields of [`RunInfo`]).
 pub fn write_summary(
     summary: &Summary,
     complete: bool,
+    run: &RunInfo,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, &Closing { summary, complete })?;
+    let closing = Closing {
+        summary,
+        complete,
+        run,
+    };
+    serde_json::to_writer(&mut *out, &closing)?;
     writeln!(out)
 }

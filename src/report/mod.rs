@@ -8,14 +8,21 @@ pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod junit;
+pub mod markdown;
 pub mod summary;
 
-use serde::Serialize;
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::defect::{Defect, DefectKind};
+use crate::{AlignMode, Options, Polarity, Threshold};
 
 /// One pair's line in every report: its defects, or why it could not be inspected.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Fields added after the first version are `#[serde(default)]`, so that
+/// `--merge` reads the reports of older runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairResult {
     /// The reference path as given.
     pub reference: String,
@@ -37,14 +44,24 @@ pub struct PairResult {
     pub error: Option<String>,
     /// Why the annotated image could not be written, or `null`; the
     /// findings stand (a full disk must not lose them).
+    #[serde(default)]
     pub write_error: Option<String>,
     /// What makes the findings doubtful, such as an alignment that reached
     /// `--max-shift`; empty when nothing does.
+    #[serde(default)]
     pub warnings: Vec<String>,
+    /// Where the annotated image was written, or `null`.
+    #[serde(default)]
+    pub annotated: Option<String>,
+    /// The pair's wall time in the pipeline, seconds (decoding, waiting for
+    /// a shared reference, inspecting, writing its images). The one field
+    /// that differs between two runs of the same inputs.
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 /// Counts over all pairs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Pairs inspected or attempted.
     pub pairs: usize,
@@ -88,15 +105,109 @@ impl Summary {
     }
 }
 
-/// The whole run: results in input order, the counts, and whether every
-/// pair was inspected.
-#[derive(Debug, Clone, Serialize)]
+/// The whole run: results in input order, the counts, whether every pair
+/// was inspected, and what the run was.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub results: Vec<PairResult>,
     pub summary: Summary,
-    /// False when the run was interrupted: `results` are the pairs that
-    /// finished, the rest were not inspected.
+    /// False when the run was interrupted (or a merge lacks a part):
+    /// `results` are the pairs that finished, the rest were not inspected.
     pub complete: bool,
+    #[serde(flatten)]
+    pub run: RunInfo,
+}
+
+/// What a report says about its run besides the results, so that `--merge`
+/// can join the reports of several runs and check that they belong together.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The options the pairs were inspected with.
+    #[serde(default)]
+    pub options: Option<Settings>,
+    /// Which part of the pair list this run inspected (`--shard`), or `null`.
+    #[serde(default)]
+    pub shard: Option<ShardInfo>,
+    /// References of a folder pairing that had no test of the same name.
+    #[serde(default)]
+    pub unmatched_references: Vec<String>,
+    /// The run's wall time, seconds.
+    #[serde(default)]
+    pub seconds: f64,
+}
+
+/// `--shard K/N` as reports record it, `index` 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    pub index: usize,
+    pub count: usize,
+}
+
+/// The options that change results, as reports record them: the values
+/// spelt as on the command line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub threshold: String,
+    pub polarity: String,
+    pub min_area: u32,
+    pub align: String,
+    pub max_shift: u32,
+    pub tolerance: f32,
+    pub min_score: f32,
+    pub max_pixels: u64,
+    /// `--ignore` rectangles, `X,Y,W,H`.
+    pub ignore: Vec<String>,
+    pub ignore_mask: Option<String>,
+}
+
+impl From<&Options> for Settings {
+    fn from(options: &Options) -> Self {
+        Self {
+            threshold: match options.threshold {
+                Threshold::Fixed(level) => level.to_string(),
+                Threshold::Otsu => "otsu".into(),
+                Threshold::Auto => "auto".into(),
+            },
+            polarity: match options.polarity {
+                None => "auto".into(),
+                Some(Polarity::Dark) => "dark".into(),
+                Some(Polarity::Light) => "light".into(),
+            },
+            min_area: options.min_area,
+            align: match options.align {
+                AlignMode::None => "none".into(),
+                AlignMode::Translate => "translate".into(),
+                AlignMode::Rigid => "rigid".into(),
+            },
+            max_shift: options.max_shift,
+            tolerance: options.tolerance,
+            min_score: options.min_score,
+            max_pixels: options.max_pixels,
+            ignore: (options.ignore.rects.iter())
+                .map(|r| format!("{},{},{},{}", r.x, r.y, r.width, r.height))
+                .collect(),
+            ignore_mask: (options.ignore.mask.as_ref()).map(|m| m.path.display().to_string()),
+        }
+    }
+}
+
+impl Settings {
+    /// Each setting as `(name, value)`, for reports that list them (JUnit
+    /// properties, the HTML header).
+    pub fn entries(&self) -> [(&'static str, String); 10] {
+        [
+            ("threshold", self.threshold.clone()),
+            ("polarity", self.polarity.clone()),
+            ("min_area", self.min_area.to_string()),
+            ("align", self.align.clone()),
+            ("max_shift", self.max_shift.to_string()),
+            ("tolerance", self.tolerance.to_string()),
+            ("min_score", self.min_score.to_string()),
+            ("max_pixels", self.max_pixels.to_string()),
+            ("ignore", self.ignore.join(" ")),
+            ("ignore_mask", self.ignore_mask.clone().unwrap_or_default()),
+        ]
+    }
 }
 
 impl Report {
@@ -110,12 +221,19 @@ impl Report {
             results,
             summary,
             complete: true,
+            run: RunInfo::default(),
         }
     }
 
-    /// The exit status of the findings (see [`Summary::exit_status`]).
+    /// The exit status of the findings (see [`Summary::exit_status`]); 2
+    /// for an incomplete report, which cannot pass a gate whatever its
+    /// pairs say (an interrupted run exits with its signal's status instead).
     pub fn exit_status(&self) -> u8 {
-        self.summary.exit_status()
+        if self.complete {
+            self.summary.exit_status()
+        } else {
+            2
+        }
     }
 }
 
@@ -135,6 +253,111 @@ pub fn describe(defect: &Defect) -> String {
         defect.area,
         defect.score
     )
+}
+
+/// Result indices, errors first, then by defect count and total defect area,
+/// both descending; ties keep input order.
+pub(crate) fn worst_first(results: &[PairResult]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by_key(|&i| {
+        let r = &results[i];
+        let area: u64 = r.defects.iter().map(|d| u64::from(d.area)).sum();
+        std::cmp::Reverse((r.error.is_some(), r.defects.len(), area))
+    });
+    order
+}
+
+/// `path` as the reports that CI shows name it, so that a name does not
+/// change from one runner to the next: relative to `root` when it lies
+/// under it, as given otherwise. Both are made absolute against the current
+/// folder and `.` and `..` resolved by spelling (a link is not followed:
+/// the name is the one the user gave).
+pub fn relative_name(path: &str, root: &Path) -> String {
+    let (Ok(path_abs), Ok(root_abs)) = (std::path::absolute(path), std::path::absolute(root))
+    else {
+        return path.to_owned();
+    };
+    match lexical(&path_abs).strip_prefix(lexical(&root_abs)) {
+        Ok(relative) if !relative.as_os_str().is_empty() => relative.display().to_string(),
+        _ => path.to_owned(),
+    }
+}
+
+/// `path` with `.` dropped and each `..` taking off the part before it.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A moment in UTC as calendar fields (days to a civil date by Howard
+/// Hinnant's algorithm): the reports' dates, without a time-zone library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Utc {
+    year: i64,
+    month: i64,
+    day: i64,
+    seconds_of_day: u64,
+}
+
+impl Utc {
+    pub(crate) fn at(time: std::time::SystemTime) -> Self {
+        let seconds = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (days, seconds_of_day) = ((seconds / 86_400) as i64, seconds % 86_400);
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Self {
+            year,
+            month,
+            day,
+            seconds_of_day,
+        }
+    }
+
+    /// `2026-12-02T13:05:09`: JUnit's `timestamp`, which its schema gives
+    /// without a zone (UTC by convention).
+    pub(crate) fn iso8601(&self) -> String {
+        let s = self.seconds_of_day;
+        format!(
+            "{}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            self.year,
+            self.month,
+            self.day,
+            s / 3600,
+            s % 3600 / 60,
+            s % 60
+        )
+    }
+
+    /// `2026-12-02 13:05 UTC`, for people.
+    pub(crate) fn minutes(&self) -> String {
+        let s = self.seconds_of_day;
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            self.year,
+            self.month,
+            self.day,
+            s / 3600,
+            s % 3600 / 60
+        )
+    }
 }
 
 /// `text` escaped for XML and HTML, in content and in quoted attributes.
@@ -160,6 +383,33 @@ pub(crate) fn escape_markup(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        let at = |seconds| Utc::at(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds));
+        assert_eq!(at(1_796_216_709).iso8601(), "2026-12-02T13:05:09");
+        assert_eq!(at(1_796_216_709).minutes(), "2026-12-02 13:05 UTC");
+        assert_eq!(at(951_868_799).iso8601(), "2000-02-29T23:59:59");
+    }
+
+    #[test]
+    fn names_are_relative_to_the_root_when_under_it() {
+        let cwd = std::env::current_dir().unwrap();
+        let absolute = cwd.join("captures/a.png").display().to_string();
+        assert_eq!(relative_name(&absolute, Path::new(".")), "captures/a.png");
+        assert_eq!(
+            relative_name("./captures/../captures/a.png", Path::new("captures")),
+            "a.png"
+        );
+        assert_eq!(
+            relative_name("captures/a.png", Path::new("other")),
+            "captures/a.png"
+        );
+        assert_eq!(
+            relative_name("/elsewhere/a.png", Path::new(".")),
+            "/elsewhere/a.png"
+        );
+    }
 
     #[test]
     fn markup_escaping_covers_quotes_and_control_characters() {

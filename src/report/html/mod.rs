@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{escape_markup as esc, PairResult, Report};
+use super::{escape_markup as esc, worst_first, PairResult, Report, Settings};
 use crate::error::{Error, Result};
-use crate::{output, DefectType, Options};
+use crate::{output, DefectType};
 use images::Figure;
 
 /// What the page's header says about the run.
@@ -36,7 +36,7 @@ use images::Figure;
 pub struct Run<'a> {
     /// The options the pairs were inspected with; inputs are read again
     /// with their `max_pixels` limit.
-    pub options: &'a Options,
+    pub options: &'a Settings,
     /// The command line, as the user would type it again.
     pub command: &'a str,
 }
@@ -148,18 +148,6 @@ fn files_link(path: &Path) -> String {
         .file_stem()
         .map_or_else(|| "report".into(), |s| s.to_string_lossy().into_owned());
     format!("{stem}_files")
-}
-
-/// Result indices, errors first, then by defect count and total defect area,
-/// both descending; ties keep input order.
-fn worst_first(results: &[PairResult]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..results.len()).collect();
-    order.sort_by_key(|&i| {
-        let r = &results[i];
-        let area: u64 = r.defects.iter().map(|d| u64::from(d.area)).sum();
-        std::cmp::Reverse((r.error.is_some(), r.defects.len(), area))
-    });
-    order
 }
 
 const STYLE: &str = "
@@ -286,9 +274,11 @@ fn render_header(page: &mut String, run: &Run<'_>) {
         "<p class=\"run\">defect-detect {} &middot; {} &middot; <code>{}</code></p>\n\
          <details class=\"run\"><summary>options</summary><pre>{}</pre></details>",
         env!("CARGO_PKG_VERSION"),
-        utc_now(),
+        super::Utc::at(std::time::SystemTime::now()).minutes(),
         esc(run.command),
-        esc(&format!("{:#?}", run.options))
+        esc(&(run.options.entries().iter())
+            .map(|(name, value)| format!("{name} = {value}\n"))
+            .collect::<String>())
     );
     page.push_str(
         "<form class=\"filters\">\n\
@@ -303,29 +293,6 @@ fn render_header(page: &mut String, run: &Run<'_>) {
         "</select></label>\n<label>score at least <input type=\"range\" name=\"score\" \
          min=\"0\" max=\"1\" step=\"0.05\" value=\"0\"> <output>0.00</output></label>\n</form>\n",
     );
-}
-
-/// The current time in UTC, `2026-12-02 13:05 UTC`, from the system clock
-/// (days to a civil date by Howard Hinnant's algorithm).
-fn utc_now() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
-    )
 }
 
 fn render_failure(
@@ -437,6 +404,8 @@ mod tests {
             error: error.then_some("broken <file>".into()),
             write_error: None,
             warnings: Vec::new(),
+            annotated: None,
+            seconds: 0.0,
         }
     }
 
@@ -455,7 +424,7 @@ mod tests {
     fn text_is_escaped() {
         let report = Report::new(vec![result("<script>.png", 0, true)]);
         let run = Run {
-            options: &Options::default(),
+            options: &Settings::from(&crate::Options::default()),
             command: "defect-detect <x>",
         };
         let page = render(&report, &run, &[0], &[None], "index_files");

@@ -41,6 +41,7 @@ pub mod binarize;
 pub mod classify;
 pub mod compare;
 pub mod components;
+pub mod cpu;
 pub mod defect;
 pub mod error;
 pub mod grayscale;
@@ -51,6 +52,11 @@ pub mod output;
 pub mod pairs;
 pub mod report;
 pub mod synth;
+
+// The README's code blocks are doc tests, so its Library example compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
 
 pub use align::{AlignMode, Alignment};
 pub use binarize::{Polarity, Threshold};

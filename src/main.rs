@@ -9,28 +9,38 @@ mod view;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
 
 use defect_detect::report::{self, Report};
 use defect_detect::{batch, output};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
+    // Errors before the run know only the flag: the terminal decides.
+    let bold = cli.color.colours(std::io::stderr().is_terminal());
     match run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(error) => {
-            eprintln!("defect-detect: error: {error:#}");
+            eprintln!("{}", progress::error_line(&format!("{error:#}"), bold));
             ExitCode::from(2)
         }
     }
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    if let Some(what) = cli.generate {
+        let mut stdout = std::io::stdout().lock();
+        return match cli::generate(what, &mut stdout).and_then(|()| stdout.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(anyhow::Error::new(e).context("<stdout>: cannot write"))
+            }
+            _ => Ok(0),
+        };
+    }
     let config = cli::Config::try_from(cli)?;
     for reference in &config.unmatched_references {
         eprintln!(
@@ -43,7 +53,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         .build()
         .context("cannot start worker threads")?;
     let interrupt = interrupt::Interrupt::watch()?;
-    let progress = progress::Progress::new(config.pairs.len(), config.quiet);
+    let progress = progress::Progress::new(config.pairs.len(), config.quiet, config.colour_stderr);
     let keep = !config.jsonl || config.junit.is_some() || config.html.is_some();
     let sink = sink::Sink::new(&progress, config.pairs.len(), keep, config.jsonl);
     let stop = || interrupt.received().is_some();
@@ -69,7 +79,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
             Ok(()) => {}
         }
     }
-    if !config.jsonl && !stdout_closed {
+    // Quiet is grep's: stdout holds only a report that was asked for.
+    if !config.jsonl && !stdout_closed && (config.json || !config.quiet) {
         print_report(&config, &report)?;
     }
     streamed?;
@@ -101,7 +112,11 @@ fn print_report(config: &cli::Config, report: &Report) -> anyhow::Result<()> {
         if config.json {
             report::json::write(report, &mut stdout)?;
         } else {
-            report::summary::write(report, config.verbose, &mut stdout)?;
+            let style = report::summary::Style {
+                verbose: config.verbose,
+                colour: config.colour_stdout,
+            };
+            report::summary::write(report, style, &mut stdout)?;
         }
         stdout.flush()
     };

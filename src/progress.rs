@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use defect_detect::report::{PairResult, Report};
+use defect_detect::report::{self, PairResult, Report};
 
 /// Progress of one run; shared by the worker threads.
 pub struct Progress {
@@ -14,12 +14,24 @@ pub struct Progress {
     started: Instant,
     pairs: usize,
     quiet: bool,
+    /// Error lines in bold.
+    bold: bool,
+}
+
+/// `defect-detect: error: MESSAGE`, in bold if asked.
+pub fn error_line(message: &str, bold: bool) -> String {
+    let line = format!("defect-detect: error: {message}");
+    if bold {
+        report::paint(report::ansi::BOLD, &line)
+    } else {
+        line
+    }
 }
 
 impl Progress {
     /// A bar only for more than one pair, on a terminal, without `--quiet`:
     /// a log file or a CI console would get thousands of redraws.
-    pub fn new(pairs: usize, quiet: bool) -> Self {
+    pub fn new(pairs: usize, quiet: bool, bold: bool) -> Self {
         use std::io::IsTerminal;
         let bar = (pairs > 1 && !quiet && std::io::stderr().is_terminal()).then(|| {
             let bar =
@@ -44,13 +56,14 @@ impl Progress {
             started: Instant::now(),
             pairs,
             quiet,
+            bold,
         }
     }
 
     /// Called from a worker when a pair is finished.
     pub fn done(&self, result: &PairResult) {
         if let Some(error) = result.error.as_ref().or(result.write_error.as_ref()) {
-            let line = || eprintln!("defect-detect: error: {error}");
+            let line = || eprintln!("{}", error_line(error, self.bold));
             match &self.bar {
                 Some(bar) => bar.suspend(line),
                 None => line(),

@@ -58,7 +58,7 @@ pub fn write(report: &Report, elapsed: Duration, out: &mut impl Write) -> std::i
                 esc(&result.reference)
             )?;
             for defect in &result.defects {
-                writeln!(out, "{}", esc(&describe(defect)))?;
+                writeln!(out, "{}", esc(&describe(defect, false)))?;
             }
             writeln!(out, "</failure>")?;
         } else {

@@ -120,13 +120,19 @@ impl Report {
 }
 
 /// One defect as the text reports show it, led by its number:
-/// `1  cut    hole        x=12 y=96 width=6 height=8  area=48  score=1.00`.
-pub fn describe(defect: &Defect) -> String {
+/// `1  cut    hole        x=12 y=96 width=6 height=8  area=48  score=1.00`;
+/// `colour` paints the kind in its colour on the annotated picture.
+pub fn describe(defect: &Defect, colour: bool) -> String {
     let r = &defect.rect;
+    let kind = format!("{:<5}", defect.kind.name());
+    let kind = match (colour, defect.kind) {
+        (false, _) => kind,
+        (true, DefectKind::Flash) => paint(ansi::FLASH, &kind),
+        (true, DefectKind::Cut) => paint(ansi::CUT, &kind),
+    };
     format!(
-        "{:>2}  {:<5}  {:<10}  x={} y={} width={} height={}  area={}  score={:.2}",
+        "{:>2}  {kind}  {:<10}  x={} y={} width={} height={}  area={}  score={:.2}",
         defect.id,
-        defect.kind.name(),
         defect.defect_type.name(),
         r.x,
         r.y,
@@ -135,6 +141,27 @@ pub fn describe(defect: &Defect) -> String {
         defect.area,
         defect.score
     )
+}
+
+/// Terminal colours (SGR sequences) of the summary and the error lines.
+pub mod ansi {
+    /// Flash: the annotated picture's orange.
+    pub const FLASH: &str = "\x1b[38;5;208m";
+    /// Cut: the annotated picture's azure.
+    pub const CUT: &str = "\x1b[38;5;39m";
+    /// A verdict of no defect.
+    pub const PASS: &str = "\x1b[1;32m";
+    /// A verdict of defects found.
+    pub const FAIL: &str = "\x1b[1;31m";
+    /// Errors.
+    pub const BOLD: &str = "\x1b[1m";
+    /// Back to the terminal's own style.
+    pub const RESET: &str = "\x1b[0m";
+}
+
+/// `text` in the style `sgr`, then back to the terminal's own.
+pub fn paint(sgr: &str, text: &str) -> String {
+    format!("{sgr}{text}{}", ansi::RESET)
 }
 
 /// `text` escaped for XML and HTML, in content and in quoted attributes.

@@ -27,6 +27,8 @@ pub enum Output {
     None,
     /// One file, for a run of a single pair.
     File(PathBuf),
+    /// Standard output, for a run of a single pair (`-o -`).
+    Stdout,
     /// One PNG per test under `root`, at the pair's [`Pair::name`] with the
     /// extension `.png`.
     Dir { root: PathBuf, save: Save },
@@ -62,7 +64,7 @@ impl Output {
     /// inspection with `defects` defects.
     fn path_for(&self, pair: &Pair, defects: usize) -> Option<PathBuf> {
         match self {
-            Output::None => None,
+            Output::None | Output::Stdout => None,
             Output::File(path) => Some(path.clone()),
             Output::Dir { root, save } => match save {
                 Save::All => Some(annotated_path(root, pair)),
@@ -242,8 +244,8 @@ struct Outcome {
 
 fn pair_result(pair: &Pair, outcome: Outcome, options: &Options) -> PairResult {
     let mut result = PairResult {
-        reference: pair.reference.display().to_string(),
-        test: pair.test.display().to_string(),
+        reference: pair.reference.clone(),
+        test: pair.test.clone(),
         width: None,
         height: None,
         defects: Vec::new(),
@@ -302,9 +304,8 @@ fn inspect_one(
             }
         }
     };
-    let write_error = output
-        .path_for(pair, inspection.defects.len())
-        .and_then(|path| save_annotated(&path, pair, &test, &inspection).err())
+    let write_error = save_annotated(output, pair, &test, &inspection)
+        .err()
         .or_else(|| save_masks(options, pair, &inspection).err())
         .map(|e| e.to_string());
     Outcome {
@@ -313,14 +314,22 @@ fn inspect_one(
     }
 }
 
+/// The annotated picture of `pair`, where `output` puts it, if anywhere.
 fn save_annotated(
-    path: &Path,
+    output: &Output,
     pair: &Pair,
     test: &LoadedImage,
     inspection: &Inspection,
 ) -> Result<()> {
-    output::refuse_input_overwrite(path, [pair.reference.as_path(), pair.test.as_path()])?;
-    output::save_png(path, &annotate::annotate(&test.image, &inspection.defects))
+    let picture = || annotate::annotate(&test.image, &inspection.defects);
+    if *output == Output::Stdout {
+        return output::write_png_to_stdout(&picture());
+    }
+    let Some(path) = output.path_for(pair, inspection.defects.len()) else {
+        return Ok(());
+    };
+    output::refuse_input_overwrite(&path, [pair.reference.as_path(), pair.test.as_path()])?;
+    output::save_png(&path, &picture())
 }
 
 /// Where [`Options::save_masks`] puts the reference's (`false`) or the
@@ -368,7 +377,7 @@ mod tests {
             .collect();
         let results = run(&pairs, &Options::default(), &Output::None);
         for (i, result) in results.iter().enumerate() {
-            assert_eq!(result.test, pairs[i].test.display().to_string());
+            assert_eq!(result.test, pairs[i].test);
             match i % 3 {
                 0 => assert!(result.defects.is_empty() && result.error.is_none()),
                 1 => assert_eq!(result.defects.len(), 1),

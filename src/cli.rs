@@ -10,10 +10,10 @@ use clap::Parser;
 
 use defect_detect::batch::{self, Output, Pair, Save};
 use defect_detect::ignore::{Ignore, IgnoreMask};
-use defect_detect::output;
 use defect_detect::output::clash::{self, Named};
 use defect_detect::pairs::{self, Matched};
 use defect_detect::report::html;
+use defect_detect::{load, output};
 use defect_detect::{Options, Polarity, Threshold};
 
 /// Find flash (extra material) and cut (missing material) in test images by
@@ -435,6 +435,7 @@ impl TryFrom<Cli> for Config {
             mut pairs,
             mut unmatched_references,
         } = resolve_inputs(&cli)?;
+        refuse_double_stdin(&cli, &pairs)?;
         let shard = cli.shard.map(resolve_shard).transpose()?;
         if let Some(Shard { index, count }) = shard {
             pairs = pairs::shard(pairs, index, count);
@@ -455,6 +456,12 @@ impl TryFrom<Cli> for Config {
                     "-o/--output takes one test image; {} were given (use --out-dir for many)",
                     pairs.len()
                 )
+            }
+            (Some(path), _) if load::is_stdin(&path) => {
+                if cli.json || cli.jsonl || cli.preview {
+                    bail!("-o - writes the image on stdout, which --json, --jsonl and --preview need too");
+                }
+                Output::Stdout
             }
             (Some(path), _) => Output::File(path),
             (None, Some(root)) => {
@@ -502,6 +509,7 @@ fn open_target(html: &Option<PathBuf>, output: &Output) -> anyhow::Result<PathBu
         (Some(path), _) | (None, Output::File(path)) | (None, Output::Dir { root: path, .. }) => {
             Ok(path.clone())
         }
+        (None, Output::Stdout) => bail!("--open cannot open standard output (-o -)"),
         (None, Output::None) => bail!("--open needs something to open: --html, -o or --out-dir"),
     }
 }
@@ -549,6 +557,21 @@ fn resolve_inputs(cli: &Cli) -> anyhow::Result<Matched> {
     })
 }
 
+/// Standard input holds one image: it cannot also be the pairs list, nor
+/// both a reference and a test (the two would be the same image).
+fn refuse_double_stdin(cli: &Cli, pairs: &[Pair]) -> anyhow::Result<()> {
+    let as_reference = pairs.iter().any(|p| load::is_stdin(&p.reference));
+    let as_test = pairs.iter().filter(|p| load::is_stdin(&p.test)).count();
+    let as_list = cli.pairs.as_deref().is_some_and(load::is_stdin);
+    if (as_reference || as_test > 0) && as_list {
+        bail!("-: standard input is the --pairs list; it cannot also be an image");
+    }
+    if as_test > 1 || (as_reference && as_test > 0) {
+        bail!("-: standard input holds one image; it is named more than once");
+    }
+    Ok(())
+}
+
 /// Why the run has no pair, naming where the pairs were to come from.
 fn nothing_to_inspect(cli: &Cli, shard: Option<Shard>) -> String {
     let source = match (&cli.pairs, cli.tests.as_slice()) {
@@ -569,7 +592,7 @@ fn check_writable(cli: &Cli, output: &Output) -> defect_detect::Result<()> {
     match output {
         Output::File(path) => output::check_writable(path)?,
         Output::Dir { root, save } if *save != Save::None => output::check_dir_writable(root)?,
-        Output::Dir { .. } | Output::None => {}
+        Output::Dir { .. } | Output::None | Output::Stdout => {}
     }
     for path in cli.junit.iter().chain(&cli.html) {
         output::check_writable(path)?;
@@ -608,7 +631,8 @@ fn refuse_clashes(cli: &Cli, pairs: &[Pair], output: &Output) -> defect_detect::
         Output::Dir {
             save: Save::None, ..
         }
-        | Output::None => {}
+        | Output::None
+        | Output::Stdout => {}
         Output::Dir { root, .. } => {
             outputs.extend(pairs.iter().filter(|p| p.problem.is_none()).map(|p| {
                 Named::new(

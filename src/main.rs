@@ -55,7 +55,13 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
     let interrupt = interrupt::Interrupt::watch()?;
     let progress = progress::Progress::new(config.pairs.len(), config.quiet, config.colour_stderr);
     let keep = !config.jsonl || config.junit.is_some() || config.html.is_some();
-    let sink = sink::Sink::new(&progress, config.pairs.len(), keep, config.jsonl);
+    let sink = sink::Sink::new(
+        &progress,
+        config.pairs.len(),
+        &config.options,
+        keep,
+        config.jsonl,
+    );
     let stop = || interrupt.received().is_some();
     pool.install(|| {
         batch::for_each(
@@ -101,28 +107,43 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-/// The summary or the JSON on stdout. A closed stdout (`| head`) is not an
-/// error, and leaves the exit status to what the inspection found, so that
-/// `set -o pipefail` still sees defects and errors.
+/// The summary or the JSON on stdout, or the summary on stderr when stdout
+/// holds the image (`-o -`). A closed stdout (`| head`) is not an error, and
+/// leaves the exit status to what the inspection found, so that `set -o
+/// pipefail` still sees defects and errors.
 fn print_report(config: &cli::Config, report: &Report) -> anyhow::Result<()> {
+    let on_stderr = config.output == batch::Output::Stdout;
     let print = || -> std::io::Result<()> {
         // Stdout is line-buffered; the JSON writer's many small writes were
         // one system call each, more time than the inspection itself.
-        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut out: std::io::BufWriter<Box<dyn Write>> = std::io::BufWriter::new(if on_stderr {
+            Box::new(std::io::stderr().lock())
+        } else {
+            Box::new(std::io::stdout().lock())
+        });
         if config.json {
-            report::json::write(report, &mut stdout)?;
+            report::json::write(report, &config.options, &mut out)?;
         } else {
             let style = report::summary::Style {
                 verbose: config.verbose,
-                colour: config.colour_stdout,
+                colour: if on_stderr {
+                    config.colour_stderr
+                } else {
+                    config.colour_stdout
+                },
             };
-            report::summary::write(report, style, &mut stdout)?;
+            report::summary::write(report, style, &mut out)?;
         }
-        stdout.flush()
+        out.flush()
     };
     match print() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        result => result.context("<stdout>: cannot write"),
+        result => result.with_context(|| {
+            format!(
+                "{}: cannot write",
+                if on_stderr { "<stderr>" } else { "<stdout>" }
+            )
+        }),
     }
 }
 

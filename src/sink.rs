@@ -7,6 +7,7 @@ use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 
 use defect_detect::report::{jsonl, PairResult, Report, Summary};
+use defect_detect::Options;
 
 use crate::progress::Progress;
 
@@ -14,6 +15,8 @@ pub struct Sink<'a> {
     progress: &'a Progress,
     /// Pairs in the run: fewer finished means it was interrupted.
     pairs: usize,
+    /// What the closing JSON line records.
+    options: &'a Options,
     state: Mutex<State>,
 }
 
@@ -35,7 +38,13 @@ struct Stream {
 impl<'a> Sink<'a> {
     /// A sink for `pairs` pairs; `keep` keeps the results, `stream` writes
     /// JSON Lines.
-    pub fn new(progress: &'a Progress, pairs: usize, keep: bool, stream: bool) -> Self {
+    pub fn new(
+        progress: &'a Progress,
+        pairs: usize,
+        options: &'a Options,
+        keep: bool,
+        stream: bool,
+    ) -> Self {
         let state = State {
             summary: Summary::default(),
             results: keep.then(|| vec![None; pairs]),
@@ -48,6 +57,7 @@ impl<'a> Sink<'a> {
         Self {
             progress,
             pairs,
+            options,
             state: Mutex::new(state),
         }
     }
@@ -89,7 +99,7 @@ impl<'a> Sink<'a> {
         };
         if let Some(mut stream) = state.stream {
             stream.write(|out| {
-                jsonl::write_summary(&report.summary, complete, out)?;
+                jsonl::write_summary(&report.summary, complete, self.options, out)?;
                 out.flush()
             });
             if let Some(failure) = stream.failure {

@@ -272,3 +272,414 @@ fn version_names_the_commit_and_the_instruction_sets() {
         }
     }
 }
+
+/// The JSON Schema in the repository, compiled; `def` picks one of its
+/// `$defs` instead of the document.
+fn schema(def: Option<&str>) -> jsonschema::Validator {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/report.schema.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    if let Some(def) = def {
+        schema = serde_json::json!({
+            "$schema": schema["$schema"],
+            "$defs": schema["$defs"],
+            "$ref": format!("#/$defs/{def}"),
+        });
+    }
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, instance: &serde_json::Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{instance:#}");
+}
+
+/// A run with defects, a failed pair, every option away from its default.
+fn varied_run(f: &Fixture, format: &str) -> Output {
+    let reference = f.reference();
+    let mask = f.save("mask.png", &image::GrayImage::new(200, 200));
+    let output = plain()
+        .arg(&reference)
+        .arg(f.with_cut("cut.png"))
+        .arg(f.with_flash("flash.png"))
+        .arg(f.path("missing.png"))
+        .args([
+            "--threshold",
+            "100",
+            "--polarity",
+            "dark",
+            "--align",
+            "translate",
+        ])
+        .args(["--ignore", "0,0,4,4", "--ignore-mask"])
+        .arg(&mask)
+        .arg("--save-masks")
+        .arg(f.path("masks"))
+        .arg(format)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    output
+}
+
+#[test]
+fn json_has_the_format_version_the_tool_and_the_options_and_fits_the_schema() {
+    let f = Fixture::new();
+    let doc: serde_json::Value = serde_json::from_slice(&varied_run(&f, "--json").stdout).unwrap();
+    assert_valid(&schema(None), &doc);
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["tool"]["name"], "defect-detect");
+    assert_eq!(doc["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    let options = &doc["options"];
+    assert_eq!(options["threshold"], 100);
+    assert_eq!(options["polarity"], "dark");
+    assert_eq!(options["align"], "translate");
+    assert_eq!(options["ignore"]["rects"][0]["width"], 4);
+    assert!(options["ignore"]["mask"]
+        .as_str()
+        .unwrap()
+        .ends_with("mask.png"));
+    assert_eq!(options["tolerance"], 3.0);
+    assert_eq!(doc["results"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn default_options_read_as_on_the_command_line() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let output = plain()
+        .arg(&reference)
+        .arg(&reference)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_valid(&schema(None), &doc);
+    assert_eq!(doc["options"]["threshold"], "auto");
+    assert_eq!(doc["options"]["polarity"], "auto");
+    assert_eq!(doc["options"]["save_masks"], serde_json::Value::Null);
+}
+
+#[test]
+fn every_jsonl_line_fits_the_schema() {
+    let f = Fixture::new();
+    let output = varied_run(&f, "--jsonl");
+    let lines: Vec<serde_json::Value> = text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (closing, pairs) = lines.split_last().unwrap();
+    assert_eq!(pairs.len(), 3);
+    let pair = schema(Some("jsonl_pair"));
+    for line in pairs {
+        assert_valid(&pair, line);
+    }
+    assert_valid(&schema(Some("jsonl_closing")), closing);
+    assert_eq!(closing["version"], 1);
+}
+
+/// The schema test can fail: a document without its version, or with a
+/// defect of an unknown kind, is refused.
+#[test]
+fn the_schema_refuses_what_the_format_does_not_allow() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let output = plain()
+        .arg(&reference)
+        .arg(f.with_cut("cut.png"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let validator = schema(None);
+    assert!(validator.is_valid(&doc));
+    let mut unversioned = doc.clone();
+    unversioned.as_object_mut().unwrap().remove("version");
+    assert!(!validator.is_valid(&unversioned));
+    let mut strange = doc;
+    strange["results"][0]["defects"][0]["kind"] = "dent".into();
+    assert!(!validator.is_valid(&strange));
+}
+
+fn with_stdin(command: &mut Command, bytes: Vec<u8>) -> Output {
+    command.write_stdin(bytes).output().unwrap()
+}
+
+#[test]
+fn a_test_image_is_read_from_stdin_as_dash() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let cut = std::fs::read(f.with_cut("cut.png")).unwrap();
+    let output = with_stdin(plain().arg(&reference).arg("-"), cut);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with("-: 1 defect\n"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn a_reference_is_read_from_stdin_for_several_tests() {
+    let f = Fixture::new();
+    let reference = std::fs::read(f.reference()).unwrap();
+    let output = with_stdin(
+        plain()
+            .arg("-")
+            .arg(f.with_cut("cut.png"))
+            .arg(f.with_flash("flash.png"))
+            .arg(f.reference())
+            .arg("--json"),
+        reference,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let defects: Vec<usize> = (0..3)
+        .map(|i| doc["results"][i]["defects"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(defects, [1, 1, 0]);
+    assert_eq!(doc["results"][0]["reference"], "-");
+}
+
+#[test]
+fn stdin_named_twice_is_a_usage_error() {
+    let output = with_stdin(plain().args(["-", "-"]), Vec::new());
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        common::stderr_line(&output),
+        "defect-detect: error: -: standard input holds one image; it is named more than once"
+    );
+    let output = with_stdin(plain().args(["--pairs", "-"]), b"r.png\t-\n".to_vec());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(common::stderr_line(&output).contains("standard input is the --pairs list"));
+}
+
+#[test]
+fn stdin_that_is_not_an_image_is_an_error_naming_it() {
+    let f = Fixture::new();
+    let output = with_stdin(plain().arg(f.reference()).arg("-"), b"hello".to_vec());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        common::stderr_line(&output).starts_with("defect-detect: error: -: not a readable image"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn stdin_beyond_what_max_pixels_allows_is_refused_unread() {
+    let f = Fixture::new();
+    let small = f.save("small.png", &image::GrayImage::new(10, 10));
+    // 100 pixels allow 100 x 16 bytes and 16 MiB of metadata.
+    let output = with_stdin(
+        plain().arg(&small).arg("-").args(["--max-pixels", "100"]),
+        vec![0; (16 << 20) + 4096],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let line = common::stderr_line(&output);
+    assert!(
+        line.contains("-: cannot read: more than 16778816 bytes"),
+        "{line}"
+    );
+}
+
+#[test]
+fn dash_output_writes_the_png_on_stdout_and_the_summary_on_stderr() {
+    let f = Fixture::new();
+    let output = plain()
+        .arg(f.reference())
+        .arg(f.with_cut("cut.png"))
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let picture = image::load_from_memory_with_format(&output.stdout, image::ImageFormat::Png)
+        .expect("stdout is one PNG");
+    assert_eq!((picture.width(), picture.height()), (200, 200));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cut.png: 1 defect") && stderr.contains("FAIL: 1 pair"),
+        "{stderr}"
+    );
+    assert!(!f.path("-").exists() && !std::path::Path::new("-").exists());
+}
+
+#[test]
+fn dash_output_with_a_report_on_stdout_is_a_usage_error() {
+    let f = Fixture::new();
+    let output = plain()
+        .arg(f.reference())
+        .arg(f.with_cut("cut.png"))
+        .args(["-o", "-", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(common::stderr_line(&output).contains("-o - writes the image on stdout"));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_pairs_list_with_a_byte_order_mark_reads_its_first_line() {
+    let f = Fixture::new();
+    let reference = f.reference();
+    let cut = f.with_cut("cut.png");
+    let list = format!("\u{feff}{}\t{}\r\n", reference.display(), cut.display());
+    let list = f.write("windows.tsv", list.as_bytes());
+    let output = plain()
+        .arg("--pairs")
+        .arg(&list)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["results"][0]["reference"], reference.to_str().unwrap());
+}
+
+/// The README's recipe for a pairs list, run by `sh` as written.
+#[test]
+fn the_readmes_pairs_list_recipe_runs_in_a_posix_shell() {
+    let readme = include_str!("../README.md");
+    let recipe = readme
+        .lines()
+        .find(|l| l.starts_with("find captures") && l.contains("defect-detect --pairs -"))
+        .expect("the recipe in README");
+    let f = Fixture::new();
+    f.reference();
+    std::fs::create_dir_all(f.path("golden/a")).unwrap();
+    std::fs::copy(f.path("reference.png"), f.path("golden/a/board one.png")).unwrap();
+    std::fs::copy(f.path("reference.png"), f.path("golden/b.png")).unwrap();
+    f.with_cut("captures/a/board one.png");
+    std::fs::copy(f.path("reference.png"), f.path("captures/b.png")).unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("defect-detect");
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{recipe} --json"))
+        .current_dir(f.dir.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut pairs: Vec<(String, usize)> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let defects = r["defects"].as_array().unwrap().len();
+            (r["reference"].as_str().unwrap().to_owned(), defects)
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            ("golden/a/board one.png".to_owned(), 1),
+            ("golden/b.png".to_owned(), 0)
+        ]
+    );
+}
+
+#[cfg(unix)]
+mod not_utf8 {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// A test named `caf\xE9.png`: Latin-1, not UTF-8. Some file systems
+    /// (macOS's) refuse such names; the test then has nothing to check.
+    fn latin1_test(f: &Fixture) -> Option<PathBuf> {
+        let path = f.dir.path().join(OsStr::from_bytes(b"caf\xe9.png"));
+        let cut = f.with_cut("cut.png");
+        std::fs::rename(&cut, &path).ok().map(|()| path)
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_kept_in_the_json_and_escaped_in_the_summary() {
+        let f = Fixture::new();
+        let reference = f.reference();
+        let Some(test) = latin1_test(&f) else { return };
+        let output = plain()
+            .arg(&reference)
+            .arg(&test)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_valid(&schema(None), &doc);
+        let result = &doc["results"][0];
+        let bytes: Vec<u8> = result["test_bytes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_u64().unwrap() as u8)
+            .collect();
+        assert_eq!(
+            bytes,
+            test.as_os_str().as_bytes(),
+            "the bytes open the file again"
+        );
+        assert!(result["test"].as_str().unwrap().ends_with("caf\\xE9.png"));
+        assert!(
+            result.get("reference_bytes").is_none(),
+            "only for names that need it"
+        );
+
+        let output = plain().arg(&reference).arg(&test).output().unwrap();
+        let summary = text(&output.stdout);
+        assert!(summary.contains("caf\\xE9.png: 1 defect"), "{summary}");
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_goes_through_a_pairs_list_and_the_html_report() {
+        let f = Fixture::new();
+        let reference = f.reference();
+        let Some(test) = latin1_test(&f) else { return };
+        let mut list = reference.as_os_str().as_bytes().to_vec();
+        list.push(b'\t');
+        list.extend_from_slice(test.as_os_str().as_bytes());
+        list.push(b'\n');
+        let list = f.write("pairs.tsv", &list);
+        let html = f.path("report/index.html");
+        let output = plain()
+            .arg("--pairs")
+            .arg(&list)
+            .arg("--html")
+            .arg(&html)
+            .arg("--out-dir")
+            .arg(f.path("out"))
+            .output()
+            .unwrap();
+        // Read again for the report's close-ups and written under its own
+        // name: no error, the verdict of the defect.
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let annotated = f
+            .path("out")
+            .join(test.strip_prefix("/").unwrap())
+            .with_extension("png");
+        assert!(annotated.exists(), "{}", annotated.display());
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(page.contains("caf\\xE9.png"));
+    }
+}

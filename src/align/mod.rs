@@ -52,7 +52,8 @@ use sums::CoarseSums;
 use warp::carry;
 
 /// How much registration to do before comparing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AlignMode {
     None,
     Translate,

@@ -9,7 +9,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{PairResult, Summary};
+use super::{PairResult, Summary, Tool, FORMAT_VERSION};
+use crate::Options;
 
 #[derive(Serialize)]
 struct Line<'a> {
@@ -20,6 +21,9 @@ struct Line<'a> {
 
 #[derive(Serialize)]
 struct Closing<'a> {
+    version: u32,
+    tool: Tool,
+    options: &'a Options,
     summary: &'a Summary,
     complete: bool,
 }
@@ -34,12 +38,21 @@ pub fn write_result(
     writeln!(out)
 }
 
-/// Writes the closing line: `{"summary": {...}, "complete": bool}`.
+/// Writes the closing line: the format's version, the tool and `options`
+/// as in the JSON document, then `"summary": {...}, "complete": bool`.
 pub fn write_summary(
     summary: &Summary,
     complete: bool,
+    options: &Options,
     out: &mut impl Write,
 ) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, &Closing { summary, complete })?;
+    let closing = Closing {
+        version: FORMAT_VERSION,
+        tool: Tool::current(),
+        options,
+        summary,
+        complete,
+    };
+    serde_json::to_writer(&mut *out, &closing)?;
     writeln!(out)
 }

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use super::{describe, escape_markup as esc, Report};
+use super::{describe, escape_markup as esc, path_text, Report};
 
 /// Writes `report` as a JUnit document; `elapsed` is the run's wall time.
 pub fn write(report: &Report, elapsed: Duration, out: &mut impl Write) -> std::io::Result<()> {
@@ -39,7 +39,7 @@ pub fn write(report: &Report, elapsed: Duration, out: &mut impl Write) -> std::i
         write!(
             out,
             r#"    <testcase classname="defect-detect" name="{}""#,
-            esc(&result.test)
+            esc(&path_text(&result.test))
         )?;
         if let Some(error) = &result.error {
             writeln!(out, ">")?;
@@ -55,7 +55,7 @@ pub fn write(report: &Report, elapsed: Duration, out: &mut impl Write) -> std::i
                 out,
                 r#"      <failure type="defects" message="{n} defect{} against {}">"#,
                 super::summary::plural(n),
-                esc(&result.reference)
+                esc(&path_text(&result.reference))
             )?;
             for defect in &result.defects {
                 writeln!(out, "{}", esc(&describe(defect, false)))?;

@@ -10,17 +10,104 @@ pub mod jsonl;
 pub mod junit;
 pub mod summary;
 
-use serde::Serialize;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 use crate::defect::{Defect, DefectKind};
+
+/// The version of the JSON format (`--json`, and the closing line of
+/// `--jsonl`), described by `schema/report.schema.json`: raised when a field
+/// changes meaning or goes, not when one is added.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The program that wrote a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tool {
+    /// `defect-detect`.
+    pub name: &'static str,
+    /// The crate's version.
+    pub version: &'static str,
+    /// The git commit of the build; `None` outside a git checkout.
+    pub commit: Option<&'static str>,
+}
+
+impl Tool {
+    /// This build.
+    pub const fn current() -> Self {
+        Self {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            // Set by build.rs from git.
+            commit: option_env!("DEFECT_DETECT_COMMIT"),
+        }
+    }
+}
+
+/// `path` as text for people and text formats: as it is when it is UTF-8,
+/// else with each byte that is not shown as `\xNN` (`caf\xE9.png`), so that
+/// two names never print alike; the JSON adds the bytes themselves.
+pub fn path_text(path: &Path) -> Cow<'_, str> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(text);
+    }
+    let mut text = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+    Cow::Owned(text)
+}
+
+/// A path serialized as its [`path_text`] under `key` and, when that is
+/// not the path itself (not UTF-8), its bytes under `bytes_key`: the
+/// system's bytes (a Unix file name's), which open the file again.
+fn serialize_path<S: Serializer>(
+    key: &'static str,
+    bytes_key: &'static str,
+    path: &Path,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(None)?;
+    map.serialize_entry(key, &path_text(path))?;
+    if path.to_str().is_none() {
+        map.serialize_entry(bytes_key, path.as_os_str().as_encoded_bytes())?;
+    }
+    map.end()
+}
+
+/// An optional path (an option's folder or file) as its [`path_text`].
+pub(crate) fn serialize_optional_path<S: Serializer>(
+    path: &Option<PathBuf>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    path.as_deref().map(path_text).serialize(serializer)
+}
+
+fn serialize_reference<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serialize_path("reference", "reference_bytes", path, serializer)
+}
+
+fn serialize_test<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serialize_path("test", "test_bytes", path, serializer)
+}
 
 /// One pair's line in every report: its defects, or why it could not be inspected.
 #[derive(Debug, Clone, Serialize)]
 pub struct PairResult {
-    /// The reference path as given.
-    pub reference: String,
-    /// The test path as given.
-    pub test: String,
+    /// The reference path as given (JSON: `reference`, and
+    /// `reference_bytes` when it is not UTF-8; see [`path_text`]).
+    #[serde(flatten, serialize_with = "serialize_reference")]
+    pub reference: PathBuf,
+    /// The test path as given (JSON: `test`, and `test_bytes` when it is
+    /// not UTF-8).
+    #[serde(flatten, serialize_with = "serialize_test")]
+    pub test: PathBuf,
     /// Test width in pixels; `null` when the test could not be read.
     pub width: Option<u32>,
     /// Test height in pixels; `null` when the test could not be read.

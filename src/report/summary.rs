@@ -30,8 +30,13 @@ pub fn write(report: &Report, style: Style, out: &mut impl Write) -> std::io::Re
             continue;
         }
         match result.defects.len() {
-            0 => writeln!(out, "{}: ok", result.test)?,
-            n => writeln!(out, "{}: {n} defect{}", result.test, plural(n))?,
+            0 => writeln!(out, "{}: ok", super::path_text(&result.test))?,
+            n => writeln!(
+                out,
+                "{}: {n} defect{}",
+                super::path_text(&result.test),
+                plural(n)
+            )?,
         }
         if let Some(a) = result
             .alignment

@@ -47,7 +47,7 @@ pub fn make(
     files: &Path,
     max_pixels: u64,
 ) -> Result<Figure> {
-    let inputs = [Path::new(&result.reference), Path::new(&result.test)];
+    let inputs = [result.reference.as_path(), result.test.as_path()];
     let reference = load::load(inputs[0], max_pixels)?.image.to_rgb8();
     let test = load::load(inputs[1], max_pixels)?.image;
     let save = |name: &str, image: &RgbImage| {

@@ -31,7 +31,12 @@ pub enum Output {
     Stdout,
     /// One PNG per test under `root`, at the pair's [`Pair::name`] with the
     /// extension `.png`.
-    Dir { root: PathBuf, save: Save },
+    Dir {
+        /// The folder the tests' relative paths are mirrored under.
+        root: PathBuf,
+        /// Which tests get an image.
+        save: Save,
+    },
 }
 
 /// Which tests get an annotated image under [`Output::Dir`].

@@ -34,6 +34,8 @@
 //! assert_eq!((inspection.defects[0].rect.x, inspection.defects[0].rect.width), (30, 4));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod align;
 pub mod annotate;
 pub mod batch;
@@ -51,6 +53,9 @@ pub mod mask;
 pub mod output;
 pub mod pairs;
 pub mod report;
+/// Drawn parts with planted defects, for this crate's tests, examples and
+/// benchmarks: not part of the API, and free to change in any release.
+#[doc(hidden)]
 pub mod synth;
 
 // The README's code blocks are doc tests, so its Library example compiles.

@@ -46,7 +46,9 @@ pub enum PairsError {
     /// A folder or the pairs list could not be read.
     #[error("{}: cannot read: {cause}", path.display())]
     Read {
+        /// The file concerned.
         path: PathBuf,
+        /// The system's error.
         cause: std::io::Error,
     },
     /// A pairs list over [`MAX_LIST_BYTES`], or with a line over
@@ -54,16 +56,22 @@ pub enum PairsError {
     /// newline).
     #[error("{}: {what} is over the limit of {limit} bytes", path.display())]
     TooLong {
+        /// The file concerned.
         path: PathBuf,
+        /// What is too long: the list or one of its lines.
         what: String,
+        /// The limit it is over.
         limit: u64,
     },
     /// A line of the pairs list is not `REFERENCE<TAB>TEST`: the error of
     /// that line's entry (test `LIST:LINE`), the other lines inspected.
     #[error("{}:{line}: expected `REFERENCE<TAB>TEST` (or two whitespace-separated paths), got `{text}`", path.display())]
     Syntax {
+        /// The file concerned.
         path: PathBuf,
+        /// The line number, from 1.
         line: usize,
+        /// The line as read.
         text: String,
     },
 }

@@ -179,7 +179,9 @@ impl Summary {
 /// pair was inspected.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Every pair's result, in input order.
     pub results: Vec<PairResult>,
+    /// The counts over all pairs.
     pub summary: Summary,
     /// False when the run was interrupted: `results` are the pairs that
     /// finished, the rest were not inspected.

@@ -31,8 +31,11 @@ pub const MAX_CLOSEUPS: usize = 50;
 
 /// The image files of one pair, as names inside the files folder.
 pub struct Figure {
+    /// The annotated-size reference picture.
     pub reference: String,
+    /// The annotated test picture.
     pub test: String,
+    /// The annotated test at full size.
     pub full: String,
     /// Reference and test close-up of the first [`MAX_CLOSEUPS`] defects.
     pub closeups: Vec<[String; 2]>,

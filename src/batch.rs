@@ -28,9 +28,16 @@ pub enum Output {
     None,
     /// One file, for a run of a single pair.
     File(PathBuf),
+    /// Standard output, for a run of a single pair (`-o -`).
+    Stdout,
     /// One PNG per test under `root`, at the pair's [`Pair::name`] with the
     /// extension `.png`.
-    Dir { root: PathBuf, save: Save },
+    Dir {
+        /// The folder the tests' relative paths are mirrored under.
+        root: PathBuf,
+        /// Which tests get an image.
+        save: Save,
+    },
 }
 
 /// Which tests get an annotated image under [`Output::Dir`].
@@ -63,7 +70,7 @@ impl Output {
     /// inspection with `defects` defects.
     fn path_for(&self, pair: &Pair, defects: usize) -> Option<PathBuf> {
         match self {
-            Output::None => None,
+            Output::None | Output::Stdout => None,
             Output::File(path) => Some(path.clone()),
             Output::Dir { root, save } => match save {
                 Save::All => Some(annotated_path(root, pair)),
@@ -252,8 +259,8 @@ impl Outcome {
 
 fn pair_result(pair: &Pair, outcome: Outcome, options: &Options, started: Instant) -> PairResult {
     let mut result = PairResult {
-        reference: pair.reference.display().to_string(),
-        test: pair.test.display().to_string(),
+        reference: pair.reference.clone(),
+        test: pair.test.clone(),
         width: None,
         height: None,
         defects: Vec::new(),
@@ -318,14 +325,11 @@ fn inspect_one(
         Ok(done) => done,
         Err(message) => return Outcome::failed(message),
     };
-    let (annotated, annotate_error) = match output.path_for(pair, inspection.defects.len()) {
-        None => (None, None),
-        Some(path) => match save_annotated(&path, pair, &test, &inspection) {
-            Ok(()) => (Some(path), None),
-            Err(error) => (None, Some(error)),
-        },
+    let (annotated, write_error) = match save_annotated(output, pair, &test, &inspection) {
+        Ok(path) => (path, None),
+        Err(error) => (None, Some(error)),
     };
-    let write_error = annotate_error
+    let write_error = write_error
         .or_else(|| save_masks(options, pair, &inspection).err())
         .map(|e| e.to_string());
     Outcome {
@@ -335,14 +339,24 @@ fn inspect_one(
     }
 }
 
+/// The annotated picture of `pair`, where `output` puts it, if anywhere;
+/// the file written, if one was.
 fn save_annotated(
-    path: &Path,
+    output: &Output,
     pair: &Pair,
     test: &LoadedImage,
     inspection: &Inspection,
-) -> Result<()> {
-    output::refuse_input_overwrite(path, [pair.reference.as_path(), pair.test.as_path()])?;
-    output::save_png(path, &annotate::annotate(&test.image, &inspection.defects))
+) -> Result<Option<PathBuf>> {
+    let picture = || annotate::annotate(&test.image, &inspection.defects);
+    if *output == Output::Stdout {
+        return output::write_png_to_stdout(&picture()).map(|()| None);
+    }
+    let Some(path) = output.path_for(pair, inspection.defects.len()) else {
+        return Ok(None);
+    };
+    output::refuse_input_overwrite(&path, [pair.reference.as_path(), pair.test.as_path()])?;
+    output::save_png(&path, &picture())?;
+    Ok(Some(path))
 }
 
 /// Where [`Options::save_masks`] puts the reference's (`false`) or the
@@ -390,7 +404,7 @@ mod tests {
             .collect();
         let results = run(&pairs, &Options::default(), &Output::None);
         for (i, result) in results.iter().enumerate() {
-            assert_eq!(result.test, pairs[i].test.display().to_string());
+            assert_eq!(result.test, pairs[i].test);
             match i % 3 {
                 0 => assert!(result.defects.is_empty() && result.error.is_none()),
                 1 => assert_eq!(result.defects.len(), 1),

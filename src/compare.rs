@@ -59,6 +59,7 @@ use crate::defect::DefectKind;
 use crate::mask::{span_words, BitMask, Mask};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
+/// The comparison's settings.
 pub struct CompareParams {
     /// Edge displacement (px) absorbed without reporting. Default 3: after
     /// global + local registration, DeepPCB still shows 2-3 px slivers at
@@ -110,6 +111,7 @@ impl Topology {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a difference is a defect.
 pub enum Evidence {
     /// Has pixels farther than the tolerance from any explanation.
     Depth,
@@ -118,11 +120,17 @@ pub enum Evidence {
 }
 
 #[derive(Clone, Debug)]
+/// One difference between the registered reference and the test.
 pub struct Defect {
+    /// Flash (extra material) or cut (missing).
     pub kind: DefectKind,
+    /// Left of the bounding box, px.
     pub x: u32,
+    /// Top of the bounding box, px.
     pub y: u32,
+    /// Width of the bounding box, px.
     pub width: u32,
+    /// Height of the bounding box, px.
     pub height: u32,
     /// Pixels in the reported region.
     pub area: u32,
@@ -130,7 +138,9 @@ pub struct Defect {
     pub centroid: [f64; 2],
     /// Largest unexplained depth, px (chamfer approximation of Euclidean).
     pub depth: f32,
+    /// Why it is reported.
     pub evidence: Evidence,
+    /// How it changes the material's connectivity (for its type).
     pub topology: Topology,
 }
 

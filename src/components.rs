@@ -14,31 +14,43 @@ use crate::mask::BitMask;
 /// A horizontal run `[x0, x1)` on row `y`.
 #[derive(Clone, Copy, Debug)]
 pub struct Run {
+    /// Row.
     pub y: u32,
+    /// First column of the run.
     pub x0: u32,
+    /// One past the last column.
     pub x1: u32,
 }
 
 /// Statistics of one component. Bounding box is inclusive.
 #[derive(Clone, Debug)]
 pub struct Component {
+    /// Pixels.
     pub area: u32,
+    /// Leftmost column.
     pub min_x: u32,
+    /// Top row.
     pub min_y: u32,
+    /// Rightmost column.
     pub max_x: u32,
+    /// Bottom row.
     pub max_y: u32,
 }
 
 impl Component {
+    /// Bounding-box width, px.
     pub fn width(&self) -> u32 {
         self.max_x - self.min_x + 1
     }
+    /// Bounding-box height, px.
     pub fn height(&self) -> u32 {
         self.max_y - self.min_y + 1
     }
 }
 
+/// The 8-connected components of a mask, with their runs.
 pub struct Labeling {
+    /// Every component, in label order.
     pub components: Vec<Component>,
     runs: Vec<Run>,
     /// Runs of row `y` are `runs[row_start[y]..row_start[y + 1]]` (sorted by x).

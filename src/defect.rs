@@ -34,13 +34,21 @@ impl std::fmt::Display for DefectKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DefectType {
+    /// Cut: splits material into two or more pieces (open).
     Break,
+    /// Cut: bitten from an edge, nothing disconnected (mouse-bite).
     Notch,
+    /// Cut: enclosed by material on all sides (pin-hole).
     Hole,
+    /// Cut: a whole piece of material gone.
     Missing,
+    /// Flash: joins two or more pieces of material (short).
     Bridge,
+    /// Flash: grows from one piece of material (spur).
     Protrusion,
+    /// Flash: touches no material (spurious copper).
     Island,
+    /// Flash: enclosed by material, a hole filled.
     Filled,
 }
 
@@ -75,9 +83,13 @@ impl DefectType {
 /// pixels, so a single pixel is 1x1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rect {
+    /// Left, px.
     pub x: u32,
+    /// Top, px.
     pub y: u32,
+    /// Width, px.
     pub width: u32,
+    /// Height, px.
     pub height: u32,
 }
 

@@ -35,6 +35,8 @@
 //! assert_eq!((inspection.defects[0].rect.x, inspection.defects[0].rect.width), (30, 4));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod align;
 pub mod annotate;
 pub mod batch;
@@ -42,6 +44,7 @@ pub mod binarize;
 pub mod classify;
 pub mod compare;
 pub mod components;
+pub mod cpu;
 pub mod defect;
 pub mod error;
 pub mod grayscale;
@@ -52,7 +55,15 @@ pub mod merge;
 pub mod output;
 pub mod pairs;
 pub mod report;
+/// Drawn parts with planted defects, for this crate's tests, examples and
+/// benchmarks: not part of the API, and free to change in any release.
+#[doc(hidden)]
 pub mod synth;
+
+// The README's code blocks are doc tests, so its Library example compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
 
 pub use align::{AlignMode, Alignment};
 pub use binarize::{Polarity, Threshold};
@@ -62,8 +73,9 @@ pub use ignore::Ignore;
 pub use load::LoadedImage;
 
 /// Everything that changes how a pair is inspected. The defaults are the ones
-/// the command line shows in `--help`.
-#[derive(Debug, Clone, PartialEq)]
+/// the command line shows in `--help`. Serialized as the JSON report's
+/// `options`, with the command line's values (`"auto"` for an open polarity).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Options {
     /// How material is told from background. Default: the level the most
     /// strong edges cross, per image ([`Threshold::Auto`]).
@@ -71,6 +83,7 @@ pub struct Options {
     /// Which side of the threshold is material; `None` (the default): the
     /// side that does not hold most of the reference's border, the test
     /// following the reference (see [`binarize`]).
+    #[serde(serialize_with = "binarize::serialize_polarity_choice")]
     pub polarity: Option<Polarity>,
     /// Smallest defect, in pixels; smaller regions are noise. Default: 10,
     /// the original pipeline's `area > 10` and below any real DeepPCB defect.
@@ -93,6 +106,7 @@ pub struct Options {
     pub ignore: Ignore,
     /// Write both material masks of every inspected pair into this folder
     /// (`--save-masks`): what the tool took for material. Default: none.
+    #[serde(serialize_with = "report::serialize_optional_path")]
     pub save_masks: Option<std::path::PathBuf>,
 }
 

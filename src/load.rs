@@ -148,9 +148,50 @@ pub(crate) fn describe_kind(kind: std::fs::FileType) -> &'static str {
     }
 }
 
+/// The path that stands for standard input, as in most command-line tools.
+pub const STDIN: &str = "-";
+
+/// Whether `path` stands for standard input ([`STDIN`]).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
+
+/// Standard input, read whole the first time an image asks for it and kept:
+/// it can be read only once, and a batch decodes a reference again after
+/// releasing it. With no header to size the read by before reading, it is
+/// capped at what an image of `max_pixels` can take.
+fn read_stdin(max_pixels: u64) -> Result<Vec<u8>> {
+    static STDIN_BYTES: std::sync::OnceLock<std::result::Result<Vec<u8>, String>> =
+        std::sync::OnceLock::new();
+    let limit = max_pixels
+        .saturating_mul(MAX_BYTES_PER_PIXEL)
+        .saturating_add(METADATA_BYTES);
+    let bytes = STDIN_BYTES.get_or_init(|| {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        if bytes.len() as u64 > limit {
+            return Err(format!(
+                "more than {limit} bytes, the most an image of --max-pixels can take"
+            ));
+        }
+        Ok(bytes)
+    });
+    bytes.clone().map_err(|problem| Error::Read {
+        path: PathBuf::from(STDIN),
+        cause: std::io::Error::other(problem),
+    })
+}
+
 /// Reads the header, then at most what an image of the size it declares
 /// (or, when it declares none we can read, of `max_pixels`) can take.
 fn read(path: &Path, max_pixels: u64) -> Result<Vec<u8>> {
+    if is_stdin(path) {
+        return read_stdin(max_pixels);
+    }
     let read_error = |cause| Error::Read {
         path: path.to_path_buf(),
         cause,

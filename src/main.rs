@@ -9,28 +9,38 @@ mod view;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use clap::Parser;
 
 use defect_detect::report::{self, Report, RunInfo, Settings};
 use defect_detect::{batch, output};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
+    // Errors before the run know only the flag: the terminal decides.
+    let bold = cli.color.colours(std::io::stderr().is_terminal());
     match run(cli) {
         Ok(status) => ExitCode::from(status),
         Err(error) => {
-            eprintln!("defect-detect: error: {error:#}");
+            eprintln!("{}", progress::error_line(&format!("{error:#}"), bold));
             ExitCode::from(2)
         }
     }
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<u8> {
+    if let Some(what) = cli.generate {
+        let mut stdout = std::io::stdout().lock();
+        return match cli::generate(what, &mut stdout).and_then(|()| stdout.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(anyhow::Error::new(e).context("<stdout>: cannot write"))
+            }
+            _ => Ok(0),
+        };
+    }
     let config = cli::Config::try_from(cli)?;
     if !config.merge.is_empty() {
         return merge(&config);
@@ -47,7 +57,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
         .context("cannot start worker threads")?;
     let started = SystemTime::now();
     let interrupt = interrupt::Interrupt::watch()?;
-    let progress = progress::Progress::new(config.pairs.len(), config.quiet)?;
+    let progress = progress::Progress::new(config.pairs.len(), config.quiet, config.colour_stderr)?;
     let keep = !config.jsonl || config.junit.is_some() || config.html.is_some();
     let sink = sink::Sink::new(&progress, config.pairs.len(), keep, config.jsonl);
     let stop = || interrupt.received().is_some();
@@ -80,7 +90,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<u8> {
             Ok(()) => {}
         }
     }
-    if !config.jsonl && !stdout_closed {
+    // Quiet is grep's: stdout holds only a report that was asked for.
+    if !config.jsonl && !stdout_closed && (config.json || !config.quiet) {
         print_report(&config, &report)?;
     }
     streamed?;
@@ -126,24 +137,43 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-/// The summary or the JSON on stdout. A closed stdout (`| head`) is not an
-/// error, and leaves the exit status to what the inspection found, so that
-/// `set -o pipefail` still sees defects and errors.
+/// The summary or the JSON on stdout, or the summary on stderr when stdout
+/// holds the image (`-o -`). A closed stdout (`| head`) is not an error, and
+/// leaves the exit status to what the inspection found, so that `set -o
+/// pipefail` still sees defects and errors.
 fn print_report(config: &cli::Config, report: &Report) -> anyhow::Result<()> {
+    let on_stderr = config.output == batch::Output::Stdout;
     let print = || -> std::io::Result<()> {
         // Stdout is line-buffered; the JSON writer's many small writes were
         // one system call each, more time than the inspection itself.
-        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-        if config.json {
-            report::json::write(report, &mut stdout)?;
+        let mut out: std::io::BufWriter<Box<dyn Write>> = std::io::BufWriter::new(if on_stderr {
+            Box::new(std::io::stderr().lock())
         } else {
-            report::summary::write(report, config.verbose, &mut stdout)?;
+            Box::new(std::io::stdout().lock())
+        });
+        if config.json {
+            report::json::write(report, &mut out)?;
+        } else {
+            let style = report::summary::Style {
+                verbose: config.verbose,
+                colour: if on_stderr {
+                    config.colour_stderr
+                } else {
+                    config.colour_stdout
+                },
+            };
+            report::summary::write(report, style, &mut out)?;
         }
-        stdout.flush()
+        out.flush()
     };
     match print() {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        result => result.context("<stdout>: cannot write"),
+        result => result.with_context(|| {
+            format!(
+                "{}: cannot write",
+                if on_stderr { "<stderr>" } else { "<stdout>" }
+            )
+        }),
     }
 }
 

@@ -9,14 +9,18 @@
 use multiversion::multiversion;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// A byte-per-pixel mask (`1` set, `0` clear).
 pub struct Mask {
+    /// Width, px.
     pub width: u32,
+    /// Height, px.
     pub height: u32,
     /// Row-major, `0` or `1`.
     pub data: Vec<u8>,
 }
 
 impl Mask {
+    /// A mask with no pixel set.
     pub fn new(width: u32, height: u32) -> Self {
         Mask {
             width,
@@ -35,6 +39,7 @@ impl Mask {
     }
 
     #[inline]
+    /// Whether pixel (`x`, `y`) is set.
     pub fn get(&self, x: u32, y: u32) -> bool {
         self.data[y as usize * self.width as usize + x as usize] != 0
     }
@@ -110,10 +115,13 @@ static SPREAD: [u64; 256] = {
 /// matching inner loops: a word operation handles 64 pixels.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BitMask {
+    /// Width, px.
     pub width: usize,
+    /// Height, px.
     pub height: usize,
     /// Words per row.
     pub wpr: usize,
+    /// The rows, `wpr` words each.
     pub words: Vec<u64>,
 }
 
@@ -129,6 +137,7 @@ impl BitMask {
         }
     }
 
+    /// `m` packed.
     pub fn from_mask(m: &Mask) -> BitMask {
         let (w, h) = (m.width as usize, m.height as usize);
         let wpr = w.div_ceil(64);
@@ -163,6 +172,7 @@ impl BitMask {
     }
 
     #[inline]
+    /// Whether pixel (`x`, `y`) is set.
     pub fn get(&self, x: usize, y: usize) -> bool {
         (self.words[y * self.wpr + x / 64] >> (x % 64)) & 1 != 0
     }
@@ -212,6 +222,7 @@ impl BitMask {
     }
 
     #[inline]
+    /// Sets pixel (`x`, `y`).
     pub fn set(&mut self, x: usize, y: usize) {
         self.words[y * self.wpr + x / 64] |= 1 << (x % 64);
     }
@@ -226,6 +237,7 @@ impl BitMask {
         }
     }
 
+    /// The complement: every pixel flipped (the padding bits stay clear).
     pub fn not(&self) -> BitMask {
         let tail = self.tail();
         let mut out = self.clone();

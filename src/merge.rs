@@ -293,11 +293,11 @@ fn order_shards(parts: &mut [Part], warnings: &mut Vec<String>) -> Result<bool> 
 /// would count its pairs twice. (Distinct shards of one split may share a
 /// pair, when the list itself names it twice.)
 fn refuse_shared_pairs(parts: &[Part]) -> Result<()> {
-    let mut owner: HashMap<(&str, &str), &Path> = HashMap::new();
+    let mut owner: HashMap<(&Path, &Path), &Path> = HashMap::new();
     for part in parts {
         let mut own = HashSet::new();
         for result in &part.report.results {
-            let key = (result.reference.as_str(), result.test.as_str());
+            let key = (result.reference.as_path(), result.test.as_path());
             if !own.insert(key) {
                 continue;
             }
@@ -307,7 +307,8 @@ fn refuse_shared_pairs(parts: &[Part]) -> Result<()> {
                     other: other.to_path_buf(),
                     reason: format!(
                         "both hold the pair {} -> {} (the same run given twice?)",
-                        result.reference, result.test
+                        result.reference.display(),
+                        result.test.display()
                     ),
                 });
             }

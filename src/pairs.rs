@@ -46,7 +46,9 @@ pub enum PairsError {
     /// A folder or the pairs list could not be read.
     #[error("{}: cannot read: {cause}", path.display())]
     Read {
+        /// The file concerned.
         path: PathBuf,
+        /// The system's error.
         cause: std::io::Error,
     },
     /// A pairs list over [`MAX_LIST_BYTES`], or with a line over
@@ -54,16 +56,22 @@ pub enum PairsError {
     /// newline).
     #[error("{}: {what} is over the limit of {limit} bytes", path.display())]
     TooLong {
+        /// The file concerned.
         path: PathBuf,
+        /// What is too long: the list or one of its lines.
         what: String,
+        /// The limit it is over.
         limit: u64,
     },
     /// A line of the pairs list is not `REFERENCE<TAB>TEST`: the error of
     /// that line's entry (test `LIST:LINE`), the other lines inspected.
     #[error("{}:{line}: expected `REFERENCE<TAB>TEST` (or two whitespace-separated paths), got `{text}`", path.display())]
     Syntax {
+        /// The file concerned.
         path: PathBuf,
+        /// The line number, from 1.
         line: usize,
+        /// The line as read.
         text: String,
     },
 }
@@ -320,8 +328,16 @@ pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsE
         if bytes.len() as u64 > MAX_LINE_BYTES {
             return Err(too_long(format!("line {}", index + 1), MAX_LINE_BYTES));
         }
-        let text = String::from_utf8_lossy(&bytes);
-        let text = text.trim_end_matches('\n').trim_end_matches('\r');
+        let mut line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        // Windows editors start a UTF-8 file with a byte-order mark.
+        if index == 0 {
+            line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+        }
+        let text = os_str(line).map_or_else(
+            || String::from_utf8_lossy(line).into_owned(),
+            |line| crate::report::path_text(Path::new(line)).into_owned(),
+        );
         let line_error = || {
             let problem = PairsError::Syntax {
                 path: source.to_path_buf(),
@@ -336,26 +352,44 @@ pub fn parse_list(source: &Path, list: impl BufRead) -> Result<Vec<Pair>, PairsE
                 problem: Some(problem.to_string()),
             }
         };
-        if std::str::from_utf8(&bytes).is_err() {
-            pairs.push(line_error());
+        let line = line.trim_ascii();
+        if line.is_empty() || line.starts_with(b"#") {
             continue;
         }
-        if text.trim().is_empty() || text.trim_start().starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = if text.contains('\t') {
-            text.split('\t').map(str::trim).collect()
+        // Split as bytes: a path need not be UTF-8, and is kept as the
+        // system's bytes from here to the report.
+        let fields: Vec<&[u8]> = if line.contains(&b'\t') {
+            line.split(|&b| b == b'\t')
+                .map(<[u8]>::trim_ascii)
+                .collect()
         } else {
-            text.split_whitespace().collect()
+            line.split(u8::is_ascii_whitespace)
+                .filter(|f| !f.is_empty())
+                .collect()
         };
         match fields.as_slice() {
             [reference, test] if !reference.is_empty() && !test.is_empty() => {
-                pairs.push(Pair::new(reference, test));
+                match (os_str(reference), os_str(test)) {
+                    (Some(reference), Some(test)) => pairs.push(Pair::new(reference, test)),
+                    _ => pairs.push(line_error()),
+                }
             }
             _ => pairs.push(line_error()),
         }
     }
     Ok(pairs)
+}
+
+/// A path's bytes as the system's string: any bytes on Unix, UTF-8 elsewhere.
+fn os_str(bytes: &[u8]) -> Option<&std::ffi::OsStr> {
+    #[cfg(unix)]
+    {
+        Some(std::os::unix::ffi::OsStrExt::from_bytes(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        std::str::from_utf8(bytes).ok().map(std::ffi::OsStr::new)
+    }
 }
 
 /// `path` made safe to join under an output folder: the root, `.` and `..`
@@ -392,6 +426,23 @@ mod tests {
             pairs,
             vec![Pair::new("a.png", "b c.png"), Pair::new("r.jpg", "t.jpg")]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_on_the_first_line_only() {
+        let text = "\u{feff}a.png\tb.png\n\u{feff}c.png\td.png\n";
+        let pairs = parse_list(Path::new("l.tsv"), text.as_bytes()).unwrap();
+        assert_eq!(pairs[0], Pair::new("a.png", "b.png"));
+        assert_eq!(pairs[1], Pair::new("\u{feff}c.png", "d.png"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn paths_that_are_not_utf8_are_kept_as_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let pairs = parse_list(Path::new("l.tsv"), &b"r.png\tcaf\xe9.png\n"[..]).unwrap();
+        assert_eq!(pairs[0].test.as_os_str().as_bytes(), b"caf\xe9.png");
+        assert!(pairs[0].problem.is_none());
     }
 
     #[test]

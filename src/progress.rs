@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use defect_detect::report::{PairResult, Report};
+use defect_detect::report::{self, PairResult, Report};
 
 /// Progress of one run; shared by the worker threads.
 pub struct Progress {
@@ -20,6 +20,18 @@ pub struct Progress {
     started: Instant,
     pairs: usize,
     quiet: bool,
+    /// Error lines in bold.
+    bold: bool,
+}
+
+/// `defect-detect: error: MESSAGE`, in bold if asked.
+pub fn error_line(message: &str, bold: bool) -> String {
+    let line = format!("defect-detect: error: {message}");
+    if bold {
+        report::paint(report::ansi::BOLD, &line)
+    } else {
+        line
+    }
 }
 
 /// The environment variable that sets the plain lines' interval, in
@@ -40,7 +52,7 @@ struct Lines {
 impl Progress {
     /// For more than one pair without `--quiet`: a bar on a terminal, plain
     /// lines otherwise. Fails on a bad [`INTERVAL_VARIABLE`].
-    pub fn new(pairs: usize, quiet: bool) -> anyhow::Result<Self> {
+    pub fn new(pairs: usize, quiet: bool, bold: bool) -> anyhow::Result<Self> {
         use std::io::IsTerminal;
         let shown = pairs > 1 && !quiet;
         let terminal = std::io::stderr().is_terminal();
@@ -75,13 +87,14 @@ impl Progress {
             started: Instant::now(),
             pairs,
             quiet,
+            bold,
         })
     }
 
     /// Called from a worker when a pair is finished.
     pub fn done(&self, result: &PairResult) {
         if let Some(error) = result.error.as_ref().or(result.write_error.as_ref()) {
-            let line = || eprintln!("defect-detect: error: {error}");
+            let line = || eprintln!("{}", error_line(error, self.bold));
             match &self.bar {
                 Some(bar) => bar.suspend(line),
                 None => line(),

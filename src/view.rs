@@ -50,7 +50,7 @@ pub fn preview(report: &Report, max_pixels: u64) -> anyhow::Result<()> {
     let Some(result) = report.results.first().filter(|r| r.error.is_none()) else {
         return Ok(());
     };
-    let test = load::load(Path::new(&result.test), max_pixels)?;
+    let test = load::load(&result.test, max_pixels)?;
     let picture = DynamicImage::ImageRgb8(annotate::annotate(&test.image, &result.defects));
     // A pseudo-terminal nobody sized (a CI runner, `script`) reports 0
     // columns, which would fit the picture into nothing.

@@ -147,6 +147,7 @@ fn preview_under_a_pseudo_terminal_draws_half_blocks() {
         .env_remove("TERM_PROGRAM")
         .env_remove("LC_TERMINAL")
         .env_remove("KITTY_WINDOW_ID")
+        .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
@@ -156,7 +157,8 @@ fn preview_under_a_pseudo_terminal_draws_half_blocks() {
         "no half-blocks on the terminal: {text}"
     );
     assert!(has_label_colours(&text));
-    assert!(text.contains("FAIL: 1 pair"));
+    // On a terminal the summary is in colour (`--color auto`).
+    assert!(text.contains("FAIL\x1b[0m: 1 pair"), "{text:?}");
 }
 
 #[test]

@@ -51,18 +51,24 @@ pub(super) fn residual_field(reference: &Bits, test: &Bits) -> DisplacementField
 /// cover a small fraction of a tile and do not move its XOR minimum.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DisplacementField {
+    /// Tiles across.
     pub nx: usize,
+    /// Tiles down.
     pub ny: usize,
     /// Tile size in px (tiles are `tile x tile`, the last ones may be smaller).
     pub tile: usize,
+    /// Width of the image the field covers, px.
     pub width: usize,
+    /// Height of the image the field covers, px.
     pub height: usize,
     /// Displacement at tile centres, row-major `ny x nx`.
     pub dx: Vec<f32>,
+    /// Vertical displacement at tile centres, row-major `ny x nx`.
     pub dy: Vec<f32>,
 }
 
 impl DisplacementField {
+    /// The largest displacement of any tile on either axis, px.
     pub fn max_abs(&self) -> f32 {
         self.dx
             .iter()

@@ -52,16 +52,22 @@ use sums::CoarseSums;
 use warp::carry;
 
 /// How much registration to do before comparing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AlignMode {
+    /// Compare as captured.
     None,
+    /// A global shift, then the residual field.
     Translate,
     #[default]
+    /// A global shift and rotation, then the residual field.
     Rigid,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
+/// The registration searched: [`AlignMode`] and its limits.
 pub struct AlignParams {
+    /// How much registration to do.
     pub mode: AlignMode,
     /// Largest translation searched, px (each axis).
     pub max_shift: u32,
@@ -84,9 +90,12 @@ impl Default for AlignParams {
 /// image centre. Reported as `{"dx", "dy", "angle"}` (pixels, degrees).
 #[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Alignment {
+    /// Horizontal shift, px (right is positive).
     pub dx: f32,
+    /// Vertical shift, px (down is positive).
     pub dy: f32,
     #[serde(rename = "angle")]
+    /// Rotation about the image centre, degrees.
     pub angle_degrees: f32,
 }
 

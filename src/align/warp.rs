@@ -126,6 +126,7 @@ pub struct BlockOffsets {
 impl BlockOffsets {
     const BLOCK: usize = 8;
 
+    /// The per-block offsets of the field `f`.
     pub fn new(f: &DisplacementField) -> Self {
         let b = Self::BLOCK;
         let centres = |len: usize| -> Vec<f32> {

@@ -254,6 +254,37 @@ where
     P: PixelWithColorType,
     [P::Subpixel]: EncodableLayout,
 {
+    write_atomically(path, &encode_png(path, image)?)
+}
+
+/// What names standard output in messages.
+const STDOUT_NAME: &str = "<stdout>";
+
+/// Encodes `image` as PNG and writes it on standard output (`-o -`), whole
+/// and flushed. A reader that closed the pipe early (`| head -c`) is not an
+/// error, as for the reports.
+pub fn write_png_to_stdout<P>(image: &ImageBuffer<P, Vec<P::Subpixel>>) -> Result<()>
+where
+    P: PixelWithColorType,
+    [P::Subpixel]: EncodableLayout,
+{
+    let bytes = encode_png(Path::new(STDOUT_NAME), image)?;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(&bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write {
+            path: PathBuf::from(STDOUT_NAME),
+            cause: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `image` as PNG bytes; `path` names the output in the error.
+fn encode_png<P>(path: &Path, image: &ImageBuffer<P, Vec<P::Subpixel>>) -> Result<Vec<u8>>
+where
+    P: PixelWithColorType,
+    [P::Subpixel]: EncodableLayout,
+{
     let mut bytes = std::io::Cursor::new(Vec::new());
     image
         .write_to(&mut bytes, image::ImageFormat::Png)
@@ -261,7 +292,7 @@ where
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-    write_atomically(path, bytes.get_ref())
+    Ok(bytes.into_inner())
 }
 
 #[cfg(test)]

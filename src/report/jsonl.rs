@@ -9,7 +9,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{PairResult, RunInfo, Summary};
+use super::{PairResult, RunInfo, Summary, Tool, FORMAT_VERSION};
 
 #[derive(Serialize)]
 struct Line<'a> {
@@ -20,6 +20,8 @@ struct Line<'a> {
 
 #[derive(Serialize)]
 struct Closing<'a> {
+    version: u32,
+    tool: Tool,
     summary: &'a Summary,
     complete: bool,
     #[serde(flatten)]
@@ -36,8 +38,9 @@ pub fn write_result(
     writeln!(out)
 }
 
-/// Writes the closing line: `{"summary": {...}, "complete": bool}` and
-/// what the run was (the fields of [`RunInfo`]).
+/// Writes the closing line: the format's version and the tool as in the
+/// JSON document, `"summary": {...}, "complete": bool`, and what the run was
+/// (the fields of [`RunInfo`]).
 pub fn write_summary(
     summary: &Summary,
     complete: bool,
@@ -45,6 +48,8 @@ pub fn write_summary(
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     let closing = Closing {
+        version: FORMAT_VERSION,
+        tool: Tool::current(),
         summary,
         complete,
         run,

@@ -55,7 +55,7 @@ pub fn write(report: &Report, suite: &Suite<'_>, out: &mut impl Write) -> std::i
         esc(suite.hostname),
     )?;
     write_properties(report, out)?;
-    let name = |path: &str| esc(&relative_name(path, suite.root));
+    let name = |path: &std::path::Path| esc(&relative_name(path, suite.root));
     for result in &report.results {
         let test = name(&result.test);
         write!(
@@ -79,7 +79,7 @@ pub fn write(report: &Report, suite: &Suite<'_>, out: &mut impl Write) -> std::i
                 name(&result.reference)
             )?;
             for defect in &result.defects {
-                writeln!(out, "{}", esc(&describe(defect)))?;
+                writeln!(out, "{}", esc(&describe(defect, false)))?;
             }
             writeln!(out, "</failure>")?;
         }
@@ -90,13 +90,13 @@ pub fn write(report: &Report, suite: &Suite<'_>, out: &mut impl Write) -> std::i
             writeln!(
                 out,
                 "      <system-out>[[ATTACHMENT|{}]]</system-out>",
-                name(annotated)
+                name(std::path::Path::new(annotated))
             )?;
         }
         writeln!(out, "    </testcase>")?;
     }
     for reference in &report.run.unmatched_references {
-        let reference = name(reference);
+        let reference = name(std::path::Path::new(reference));
         writeln!(
             out,
             r#"    <testcase classname="defect-detect" name="{reference}" file="{reference}" time="0.000">"#

@@ -11,12 +11,126 @@ pub mod junit;
 pub mod markdown;
 pub mod summary;
 
+use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::defect::{Defect, DefectKind};
 use crate::{AlignMode, Options, Polarity, Threshold};
+
+/// The version of the JSON format (`--json`, and the closing line of
+/// `--jsonl`), described by `schema/report.schema.json`: raised when a field
+/// changes meaning or goes, not when one is added.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The program that wrote a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tool {
+    /// `defect-detect`.
+    pub name: &'static str,
+    /// The crate's version.
+    pub version: &'static str,
+    /// The git commit of the build; `None` outside a git checkout.
+    pub commit: Option<&'static str>,
+}
+
+impl Tool {
+    /// This build.
+    pub const fn current() -> Self {
+        Self {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            // Set by build.rs from git.
+            commit: option_env!("DEFECT_DETECT_COMMIT"),
+        }
+    }
+}
+
+/// `path` as text for people and text formats: as it is when it is UTF-8,
+/// else with each byte that is not shown as `\xNN` (`caf\xE9.png`), so that
+/// two names never print alike; the JSON adds the bytes themselves.
+pub fn path_text(path: &Path) -> Cow<'_, str> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(text);
+    }
+    let mut text = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+    Cow::Owned(text)
+}
+
+/// A path serialized as its [`path_text`] under `key` and, when that is
+/// not the path itself (not UTF-8), its bytes under `bytes_key`: the
+/// system's bytes (a Unix file name's), which open the file again.
+fn serialize_path<S: Serializer>(
+    key: &'static str,
+    bytes_key: &'static str,
+    path: &Path,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(None)?;
+    map.serialize_entry(key, &path_text(path))?;
+    if path.to_str().is_none() {
+        map.serialize_entry(bytes_key, path.as_os_str().as_encoded_bytes())?;
+    }
+    map.end()
+}
+
+/// An optional path (an option's folder or file) as its [`path_text`].
+pub(crate) fn serialize_optional_path<S: Serializer>(
+    path: &Option<PathBuf>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    path.as_deref().map(path_text).serialize(serializer)
+}
+
+fn serialize_reference<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serialize_path("reference", "reference_bytes", path, serializer)
+}
+
+fn serialize_test<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serialize_path("test", "test_bytes", path, serializer)
+}
+
+/// A path as [`serialize_path`] wrote it: its bytes when given, else its text.
+fn path_from(text: String, bytes: Option<Vec<u8>>) -> PathBuf {
+    #[cfg(unix)]
+    if let Some(bytes) = bytes {
+        return <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes).into();
+    }
+    #[cfg(not(unix))]
+    let _ = bytes;
+    PathBuf::from(text)
+}
+
+fn deserialize_reference<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PathBuf, D::Error> {
+    #[derive(Deserialize)]
+    struct Fields {
+        reference: String,
+        #[serde(default)]
+        reference_bytes: Option<Vec<u8>>,
+    }
+    let f = Fields::deserialize(deserializer)?;
+    Ok(path_from(f.reference, f.reference_bytes))
+}
+
+fn deserialize_test<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PathBuf, D::Error> {
+    #[derive(Deserialize)]
+    struct Fields {
+        test: String,
+        #[serde(default)]
+        test_bytes: Option<Vec<u8>>,
+    }
+    let f = Fields::deserialize(deserializer)?;
+    Ok(path_from(f.test, f.test_bytes))
+}
 
 /// One pair's line in every report: its defects, or why it could not be inspected.
 ///
@@ -24,10 +138,22 @@ use crate::{AlignMode, Options, Polarity, Threshold};
 /// `--merge` reads the reports of older runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairResult {
-    /// The reference path as given.
-    pub reference: String,
-    /// The test path as given.
-    pub test: String,
+    /// The reference path as given (JSON: `reference`, and
+    /// `reference_bytes` when it is not UTF-8; see [`path_text`]).
+    #[serde(
+        flatten,
+        serialize_with = "serialize_reference",
+        deserialize_with = "deserialize_reference"
+    )]
+    pub reference: PathBuf,
+    /// The test path as given (JSON: `test`, and `test_bytes` when it is
+    /// not UTF-8).
+    #[serde(
+        flatten,
+        serialize_with = "serialize_test",
+        deserialize_with = "deserialize_test"
+    )]
+    pub test: PathBuf,
     /// Test width in pixels; `null` when the test could not be read.
     pub width: Option<u32>,
     /// Test height in pixels; `null` when the test could not be read.
@@ -109,11 +235,14 @@ impl Summary {
 /// was inspected, and what the run was.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
+    /// Every pair's result, in input order.
     pub results: Vec<PairResult>,
+    /// The counts over all pairs.
     pub summary: Summary,
     /// False when the run was interrupted (or a merge lacks a part):
     /// `results` are the pairs that finished, the rest were not inspected.
     pub complete: bool,
+    /// What the run was: its options, shard, unmatched references, time.
     #[serde(flatten)]
     pub run: RunInfo,
 }
@@ -139,7 +268,9 @@ pub struct RunInfo {
 /// `--shard K/N` as reports record it, `index` 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardInfo {
+    /// This shard, 1 to `count`.
     pub index: usize,
+    /// How many shards the list was split into.
     pub count: usize,
 }
 
@@ -147,16 +278,25 @@ pub struct ShardInfo {
 /// spelt as on the command line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
+    /// `--threshold`: a level, `auto` or `otsu`.
     pub threshold: String,
+    /// `--polarity`: `auto`, `dark` or `light`.
     pub polarity: String,
+    /// `--min-area`, pixels.
     pub min_area: u32,
+    /// `--align`: `none`, `translate` or `rigid`.
     pub align: String,
+    /// `--max-shift`, pixels.
     pub max_shift: u32,
+    /// `--tolerance`, pixels.
     pub tolerance: f32,
+    /// `--min-score`.
     pub min_score: f32,
+    /// `--max-pixels`.
     pub max_pixels: u64,
     /// `--ignore` rectangles, `X,Y,W,H`.
     pub ignore: Vec<String>,
+    /// `--ignore-mask`, the mask image's path.
     pub ignore_mask: Option<String>,
 }
 
@@ -238,13 +378,19 @@ impl Report {
 }
 
 /// One defect as the text reports show it, led by its number:
-/// `1  cut    hole        x=12 y=96 width=6 height=8  area=48  score=1.00`.
-pub fn describe(defect: &Defect) -> String {
+/// `1  cut    hole        x=12 y=96 width=6 height=8  area=48  score=1.00`;
+/// `colour` paints the kind in its colour on the annotated picture.
+pub fn describe(defect: &Defect, colour: bool) -> String {
     let r = &defect.rect;
+    let kind = format!("{:<5}", defect.kind.name());
+    let kind = match (colour, defect.kind) {
+        (false, _) => kind,
+        (true, DefectKind::Flash) => paint(ansi::FLASH, &kind),
+        (true, DefectKind::Cut) => paint(ansi::CUT, &kind),
+    };
     format!(
-        "{:>2}  {:<5}  {:<10}  x={} y={} width={} height={}  area={}  score={:.2}",
+        "{:>2}  {kind}  {:<10}  x={} y={} width={} height={}  area={}  score={:.2}",
         defect.id,
-        defect.kind.name(),
         defect.defect_type.name(),
         r.x,
         r.y,
@@ -272,14 +418,14 @@ pub(crate) fn worst_first(results: &[PairResult]) -> Vec<usize> {
 /// under it, as given otherwise. Both are made absolute against the current
 /// folder and `.` and `..` resolved by spelling (a link is not followed:
 /// the name is the one the user gave).
-pub fn relative_name(path: &str, root: &Path) -> String {
+pub fn relative_name(path: &Path, root: &Path) -> String {
     let (Ok(path_abs), Ok(root_abs)) = (std::path::absolute(path), std::path::absolute(root))
     else {
-        return path.to_owned();
+        return path_text(path).into_owned();
     };
     match lexical(&path_abs).strip_prefix(lexical(&root_abs)) {
-        Ok(relative) if !relative.as_os_str().is_empty() => relative.display().to_string(),
-        _ => path.to_owned(),
+        Ok(relative) if !relative.as_os_str().is_empty() => path_text(relative).into_owned(),
+        _ => path_text(path).into_owned(),
     }
 }
 
@@ -360,6 +506,27 @@ impl Utc {
     }
 }
 
+/// Terminal colours (SGR sequences) of the summary and the error lines.
+pub mod ansi {
+    /// Flash: the annotated picture's orange.
+    pub const FLASH: &str = "\x1b[38;5;208m";
+    /// Cut: the annotated picture's azure.
+    pub const CUT: &str = "\x1b[38;5;39m";
+    /// A verdict of no defect.
+    pub const PASS: &str = "\x1b[1;32m";
+    /// A verdict of defects found.
+    pub const FAIL: &str = "\x1b[1;31m";
+    /// Errors.
+    pub const BOLD: &str = "\x1b[1m";
+    /// Back to the terminal's own style.
+    pub const RESET: &str = "\x1b[0m";
+}
+
+/// `text` in the style `sgr`, then back to the terminal's own.
+pub fn paint(sgr: &str, text: &str) -> String {
+    format!("{sgr}{text}{}", ansi::RESET)
+}
+
 /// `text` escaped for XML and HTML, in content and in quoted attributes.
 /// Control characters that XML 1.0 forbids (they can reach us through file
 /// names) become U+FFFD, so the document always parses.
@@ -396,17 +563,23 @@ mod tests {
     fn names_are_relative_to_the_root_when_under_it() {
         let cwd = std::env::current_dir().unwrap();
         let absolute = cwd.join("captures/a.png").display().to_string();
-        assert_eq!(relative_name(&absolute, Path::new(".")), "captures/a.png");
         assert_eq!(
-            relative_name("./captures/../captures/a.png", Path::new("captures")),
-            "a.png"
-        );
-        assert_eq!(
-            relative_name("captures/a.png", Path::new("other")),
+            relative_name(Path::new(&absolute), Path::new(".")),
             "captures/a.png"
         );
         assert_eq!(
-            relative_name("/elsewhere/a.png", Path::new(".")),
+            relative_name(
+                Path::new("./captures/../captures/a.png"),
+                Path::new("captures")
+            ),
+            "a.png"
+        );
+        assert_eq!(
+            relative_name(Path::new("captures/a.png"), Path::new("other")),
+            "captures/a.png"
+        );
+        assert_eq!(
+            relative_name(Path::new("/elsewhere/a.png"), Path::new(".")),
             "/elsewhere/a.png"
         );
     }

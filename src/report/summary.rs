@@ -2,19 +2,41 @@
 
 use std::io::Write;
 
-use super::Report;
+use super::{ansi, paint, Report};
 
-/// Writes the summary of `report`; `verbose` adds each pair's material
-/// levels and polarity. Errors are left to the caller, which prints them on
-/// stderr.
-pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::Result<()> {
+/// How the summary is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    /// Each pair's material levels and polarity too.
+    pub verbose: bool,
+    /// Defect kinds and the verdict in colour, errors in bold (terminal
+    /// escape sequences).
+    pub colour: bool,
+}
+
+/// Writes the summary of `report` in `style`. Errors are left to the
+/// caller, which prints them on stderr.
+pub fn write(report: &Report, style: Style, out: &mut impl Write) -> std::io::Result<()> {
+    let Style { verbose, colour } = style;
+    let styled = |sgr: &str, text: &str| {
+        if colour {
+            paint(sgr, text)
+        } else {
+            text.to_owned()
+        }
+    };
     for result in &report.results {
         if result.error.is_some() {
             continue;
         }
         match result.defects.len() {
-            0 => writeln!(out, "{}: ok", result.test)?,
-            n => writeln!(out, "{}: {n} defect{}", result.test, plural(n))?,
+            0 => writeln!(out, "{}: ok", super::path_text(&result.test))?,
+            n => writeln!(
+                out,
+                "{}: {n} defect{}",
+                super::path_text(&result.test),
+                plural(n)
+            )?,
         }
         if let Some(a) = result
             .alignment
@@ -38,20 +60,20 @@ pub fn write(report: &Report, verbose: bool, out: &mut impl Write) -> std::io::R
             )?;
         }
         if let Some(error) = &result.write_error {
-            writeln!(out, "  error: {error}")?;
+            writeln!(out, "  {}", styled(ansi::BOLD, &format!("error: {error}")))?;
         }
         for warning in &result.warnings {
             writeln!(out, "  warning: {warning}")?;
         }
         for d in &result.defects {
-            writeln!(out, "  {}", super::describe(d))?;
+            writeln!(out, "  {}", super::describe(d, colour))?;
         }
     }
     let s = &report.summary;
     let verdict = match report.exit_status() {
-        0 => "PASS",
-        1 => "FAIL",
-        _ => "ERROR",
+        0 => styled(ansi::PASS, "PASS"),
+        1 => styled(ansi::FAIL, "FAIL"),
+        _ => styled(ansi::BOLD, "ERROR"),
     };
     write!(
         out,

@@ -31,8 +31,11 @@ pub const MAX_CLOSEUPS: usize = 50;
 
 /// The image files of one pair, as names inside the files folder.
 pub struct Figure {
+    /// The annotated-size reference picture.
     pub reference: String,
+    /// The annotated test picture.
     pub test: String,
+    /// The annotated test at full size.
     pub full: String,
     /// Reference and test close-up of the first [`MAX_CLOSEUPS`] defects.
     pub closeups: Vec<[String; 2]>,
@@ -47,7 +50,7 @@ pub fn make(
     files: &Path,
     max_pixels: u64,
 ) -> Result<Figure> {
-    let inputs = [Path::new(&result.reference), Path::new(&result.test)];
+    let inputs = [result.reference.as_path(), result.test.as_path()];
     let reference = load::load(inputs[0], max_pixels)?.image.to_rgb8();
     let test = load::load(inputs[1], max_pixels)?.image;
     let save = |name: &str, image: &RgbImage| {

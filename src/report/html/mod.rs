@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{escape_markup as esc, worst_first, PairResult, Report, Settings};
+use super::{escape_markup as esc, path_text, worst_first, PairResult, Report, Settings};
 use crate::error::{Error, Result};
 use crate::{output, DefectType};
 use images::Figure;
@@ -57,11 +57,11 @@ pub fn write(report: &Report, path: &Path, run: &Run<'_>) -> Result<()> {
     let order = worst_first(&report.results);
     // A reference shared by many failing pairs is copied once, under the
     // index of its first failing pair.
-    let mut first_use: HashMap<&str, usize> = HashMap::new();
+    let mut first_use: HashMap<&Path, usize> = HashMap::new();
     for &index in &order {
         let result = &report.results[index];
         if shows_images(result) {
-            first_use.entry(&result.reference).or_insert(index);
+            first_use.entry(result.reference.as_path()).or_insert(index);
         }
     }
     let figures: Vec<Option<std::result::Result<Figure, String>>> = order
@@ -69,7 +69,7 @@ pub fn write(report: &Report, path: &Path, run: &Run<'_>) -> Result<()> {
         .map(|&index| {
             let result = &report.results[index];
             shows_images(result).then(|| {
-                let reference_index = first_use[result.reference.as_str()];
+                let reference_index = first_use[result.reference.as_path()];
                 images::make(
                     result,
                     index,
@@ -243,8 +243,8 @@ fn render(
                 page,
                 "<section class=\"error\">\n<h2>{}</h2>\n<p class=\"reference\">reference: {}</p>\n\
                  <p class=\"message\">{}</p>\n</section>",
-                esc(&result.test),
-                esc(&result.reference),
+                esc(&path_text(&result.test)),
+                esc(&path_text(&result.reference)),
                 esc(error)
             );
         } else if result.defects.is_empty() {
@@ -260,7 +260,7 @@ fn render(
             passes.len()
         );
         for result in passes {
-            let _ = writeln!(page, "<li>{}</li>", esc(&result.test));
+            let _ = writeln!(page, "<li>{}</li>", esc(&path_text(&result.test)));
         }
         page.push_str("</ul>\n</section>\n");
     }
@@ -305,9 +305,9 @@ fn render_failure(
     let _ = writeln!(
         page,
         "<section class=\"fail\">\n<h2>{}: {n} defect{}</h2>\n<p class=\"reference\">reference: {}</p>",
-        esc(&result.test),
+        esc(&path_text(&result.test)),
         super::summary::plural(n),
-        esc(&result.reference)
+        esc(&path_text(&result.reference))
     );
     match figure {
         Some(Ok(figure)) => render_images(page, result, figure, files),

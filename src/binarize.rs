@@ -83,28 +83,6 @@ pub enum Threshold {
     Auto,
 }
 
-/// As on the command line: the level, `"otsu"` or `"auto"`.
-impl Serialize for Threshold {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Threshold::Fixed(level) => serializer.serialize_u8(*level),
-            Threshold::Otsu => serializer.serialize_str("otsu"),
-            Threshold::Auto => serializer.serialize_str("auto"),
-        }
-    }
-}
-
-/// A polarity left open as `"auto"`, as on the command line.
-pub(crate) fn serialize_polarity_choice<S: serde::Serializer>(
-    polarity: &Option<Polarity>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match polarity {
-        None => serializer.serialize_str("auto"),
-        Some(polarity) => polarity.serialize(serializer),
-    }
-}
-
 /// Smallest grey-level difference of an edge sample (see the module doc).
 pub const MIN_EDGE: u8 = 16;
 

@@ -18,13 +18,12 @@ use crate::error::{Error, Result};
 use crate::mask::Mask;
 use crate::{grayscale, load};
 
-/// Every don't-care region of a run; serialized with the mask's path.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+/// Every don't-care region of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ignore {
     /// Rectangles in the reference's pixels.
     pub rects: Vec<Rect>,
     /// A mask image the size of the reference; non-zero pixels are ignored.
-    #[serde(serialize_with = "serialize_mask_path")]
     pub mask: Option<IgnoreMask>,
 }
 
@@ -46,14 +45,6 @@ impl IgnoreMask {
             pixels: Arc::new(grayscale::to_gray(&image.image, Polarity::Light).into_owned()),
         })
     }
-}
-
-fn serialize_mask_path<S: serde::Serializer>(
-    mask: &Option<IgnoreMask>,
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    let path = mask.as_ref().map(|m| m.path.clone());
-    crate::report::serialize_optional_path(&path, serializer)
 }
 
 impl Ignore {

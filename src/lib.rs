@@ -73,9 +73,8 @@ pub use ignore::Ignore;
 pub use load::LoadedImage;
 
 /// Everything that changes how a pair is inspected. The defaults are the ones
-/// the command line shows in `--help`. Serialized as the JSON report's
-/// `options`, with the command line's values (`"auto"` for an open polarity).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// the command line shows in `--help`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// How material is told from background. Default: the level the most
     /// strong edges cross, per image ([`Threshold::Auto`]).
@@ -83,7 +82,6 @@ pub struct Options {
     /// Which side of the threshold is material; `None` (the default): the
     /// side that does not hold most of the reference's border, the test
     /// following the reference (see [`binarize`]).
-    #[serde(serialize_with = "binarize::serialize_polarity_choice")]
     pub polarity: Option<Polarity>,
     /// Smallest defect, in pixels; smaller regions are noise. Default: 10,
     /// the original pipeline's `area > 10` and below any real DeepPCB defect.
@@ -106,7 +104,6 @@ pub struct Options {
     pub ignore: Ignore,
     /// Write both material masks of every inspected pair into this folder
     /// (`--save-masks`): what the tool took for material. Default: none.
-    #[serde(serialize_with = "report::serialize_optional_path")]
     pub save_masks: Option<std::path::PathBuf>,
 }
 

@@ -83,14 +83,6 @@ fn serialize_path<S: Serializer>(
     map.end()
 }
 
-/// An optional path (an option's folder or file) as its [`path_text`].
-pub(crate) fn serialize_optional_path<S: Serializer>(
-    path: &Option<PathBuf>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    path.as_deref().map(path_text).serialize(serializer)
-}
-
 fn serialize_reference<S: Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
     serialize_path("reference", "reference_bytes", path, serializer)
 }

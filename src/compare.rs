@@ -56,6 +56,7 @@
 
 use crate::components::{label8, Component, Labeling, Run};
 use crate::defect::DefectKind;
+use crate::edge_bias;
 use crate::mask::{span_words, BitMask, Mask};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -348,6 +349,53 @@ impl<'a> Ctx<'a> {
         topo
     }
 
+    /// Drops from `seeds` (unexplained pixels of one difference of `kind`)
+    /// those within the tolerance `r` plus the local growth of the test's
+    /// edges in the direction of `kind`, at most `r` more (see
+    /// [`edge_bias`]).
+    fn discount_growth(&self, kind: DefectKind, r: f32, seeds: &mut Vec<(usize, usize)>) {
+        // Distances up to the largest offset measured are exact this far
+        // inside the window's sides.
+        const PAD: usize = 9;
+        let (bx0, bx1, by0, by1) = seeds.iter().fold(
+            (usize::MAX, 0, usize::MAX, 0),
+            |(x0, x1, y0, y1), &(x, y)| (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
+        );
+        let reach = edge_bias::LOCAL + PAD;
+        let x0 = bx0.saturating_sub(reach);
+        let y0 = by0.saturating_sub(reach);
+        let x1 = (bx1 + reach + 1).min(self.w);
+        let y1 = (by1 + reach + 1).min(self.h);
+        let (rw, tw) = (
+            self.rb.window(x0, y0, x1, y1),
+            self.tb.window(x0, y0, x1, y1),
+        );
+        let [dr, dt] = boundary_distances([&rw, &tw]);
+        let inner = (
+            bx0.saturating_sub(edge_bias::LOCAL) - x0,
+            by0.saturating_sub(edge_bias::LOCAL) - y0,
+            (bx1 + edge_bias::LOCAL + 1).min(self.w) - x0,
+            (by1 + edge_bias::LOCAL + 1).min(self.h) - y0,
+        );
+        let Some(growth) = edge_bias::growth(&rw, &tw, &dt, inner) else {
+            return;
+        };
+        let toward = match kind {
+            DefectKind::Flash => growth,
+            DefectKind::Cut => -growth,
+        };
+        let allowance = toward.clamp(0.0, r);
+        if allowance <= 0.0 {
+            return;
+        }
+        let limit = 3.0 * (r + allowance);
+        let width = x1 - x0;
+        seeds.retain(|&(x, y)| {
+            let i = (y - y0) * width + x - x0;
+            f32::from(dr[i].max(dt[i])) > limit
+        });
+    }
+
     /// Depth (thirds of px, capped) around the box of component `c`:
     /// `max(boundary distance in R, in T)`, computed by chamfer on a window
     /// around the component only (exact up to the window margin, which is
@@ -576,6 +624,9 @@ pub fn compare(
             // the deepest pixels (the middle of the gap or bridge).
             seeds.clear();
             seeds.extend(pixels_in(unexpl, &raw, i));
+            if !seeds.is_empty() {
+                ctx.discount_growth(kind, r, &mut seeds);
+            }
             let seeded = !seeds.is_empty();
             let topo = ctx.topology(&raw, i, kind, p.min_area);
             if !seeded && !topo.changed() {
@@ -669,6 +720,65 @@ mod tests {
         let mut t = Mask::new(60, 60);
         rect(&mut t, 11, 11, 51, 31, 1);
         assert!(compare_default(&r, &t).is_empty());
+    }
+
+    /// Traces of a comb (vertical bars on a bus), each side moved out by
+    /// `grow` px and the whole shifted by (`dx`, 0): etched wider, placed
+    /// one pixel off.
+    fn comb(grow: u32, dx: u32) -> Mask {
+        let mut m = Mask::new(200, 160);
+        rect(
+            &mut m,
+            20 - grow + dx,
+            20 - grow,
+            180 + grow + dx,
+            34 + grow,
+            1,
+        );
+        for k in 0..6 {
+            let x = 28 + 26 * k;
+            rect(&mut m, x - grow + dx, 34, x + 10 + grow + dx, 140 + grow, 1);
+        }
+        m
+    }
+
+    #[test]
+    fn a_uniformly_wider_board_is_not_a_row_of_protrusions() {
+        let r = comb(0, 0);
+        let t = comb(3, 1);
+        // Without the growth, the sides moved 4 px out are reported.
+        let [rb, tb] = [&r, &t].map(BitMask::from_mask);
+        let banded = BitMask::from_mask(&t).combine(&rb, |t, r| t & !r);
+        assert!(
+            banded.count() > 1000,
+            "the test must differ along every edge"
+        );
+        assert!(compare(&rb, &tb, None, &CompareParams::default()).is_empty());
+    }
+
+    #[test]
+    fn defects_on_a_uniformly_wider_board_are_found() {
+        let r = comb(0, 0);
+        let mut t = comb(3, 1);
+        // A spur 7 px beyond the grown side of the second bar (54..64 in
+        // the reference, 52..68 grown), and a bite 8 px into the grown side
+        // of the fourth (106..116, grown 104..120), 4 px into the reference.
+        rect(&mut t, 68, 80, 75, 90, 1);
+        rect(&mut t, 112, 100, 120, 110, 0);
+        let d = compare_default(&r, &t);
+        let found: Vec<_> = d.iter().map(|d| (d.kind, d.x, d.y)).collect();
+        assert_eq!(d.len(), 2, "{found:?}");
+        let spur = d.iter().find(|d| d.kind == DefectKind::Flash).unwrap();
+        let (sx, sy) = (spur.x, spur.y);
+        assert!(
+            (64..69).contains(&sx) && spur.x + spur.width == 75 && (77..81).contains(&sy),
+            "{spur:?}"
+        );
+        let bite = d.iter().find(|d| d.kind == DefectKind::Cut).unwrap();
+        assert!(
+            bite.x == 112 && bite.x + bite.width <= 117 && (99..101).contains(&bite.y),
+            "{bite:?}"
+        );
     }
 
     #[test]

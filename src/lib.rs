@@ -46,6 +46,7 @@ pub mod compare;
 pub mod components;
 pub mod cpu;
 pub mod defect;
+pub mod edge_bias;
 pub mod error;
 pub mod grayscale;
 pub mod ignore;

@@ -454,10 +454,19 @@ fn write_photos(dir: &Path, count: u64, width: u32, height: u32) -> std::io::Res
 }
 
 /// One line per false call (rule A): the pair's list line, then kind, type,
-/// score, area and box `x1 y1 x2 y2`, tab separated, for looking at them.
+/// score, area and box `x1 y1 x2 y2`, tab separated, for looking at them;
+/// then one per missed truth: the list line, `miss`, its DeepPCB type and
+/// box.
 fn write_false_calls(path: &Path, results: &[PairResult]) -> std::io::Result<()> {
     let mut text = String::new();
     for r in results {
+        for (i, t) in r.truths.iter().enumerate() {
+            if !r.matches[0].contains(&Some(i)) {
+                let b = t.bbox;
+                let (x1, y1, x2, y2) = (b.x1, b.y1, b.x2, b.y2);
+                text += &format!("{}\tmiss\t{}\t{x1} {y1} {x2} {y2}\n", r.line, t.class);
+            }
+        }
         for (d, m) in r.dets.iter().zip(&r.matches[0]) {
             if m.is_none() {
                 let b = d.bbox;

@@ -35,7 +35,8 @@
 //! Edge slivers from residual misalignment touch common background and one
 //! component only, so they never pass; salt noise fails `min_area`.
 //!
-//! **The frame.** Beyond the image's frame either image may hold anything:
+//! **The frame.** Beyond the image's frame (narrowed where both images were
+//! cropped inside it, see [`crate::frame`]) either image may hold anything:
 //! the edge of a structure the frame cuts, moved by the registration, may
 //! lie just outside it. So a difference pixel within `r` of the frame is
 //! explained (it may be within `r` of the other image's edge), a component
@@ -58,6 +59,7 @@
 use crate::components::{label8, Component, Labeling, Run};
 use crate::defect::DefectKind;
 use crate::edge_bias;
+use crate::frame::Frame;
 use crate::mask::{span_words, BitMask, Mask};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -279,6 +281,7 @@ struct Ctx<'a> {
     h: usize,
     rb: &'a BitMask,
     tb: &'a BitMask,
+    frame: Frame,
     r_labels: Option<Labeling>,
     t_labels: Option<Labeling>,
 }
@@ -340,9 +343,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let c = &raw.components[i];
-        topo.cut_by_frame =
-            c.min_x == 0 || c.min_y == 0 || c.max_x as usize + 1 == w || c.max_y as usize + 1 == h;
+        topo.cut_by_frame = self.frame.reached_by(&raw.components[i]);
         match kind {
             DefectKind::Flash => {
                 topo.joins = seen.len() >= 2 && self.joins_across_sides(raw, i, min_area)
@@ -508,34 +509,6 @@ impl DepthWindow {
     }
 }
 
-/// Clears the pixels within `band` px of the frame: what lies beyond the
-/// frame is unknown, so it may hold the other image's edge that explains a
-/// difference there (a structure cut by the border, moved by the
-/// registration).
-fn clear_frame(m: &mut BitMask, band: usize) {
-    let (w, h, wpr) = (m.width, m.height, m.wpr);
-    for y in 0..h {
-        let row = &mut m.words[y * wpr..(y + 1) * wpr];
-        if y < band || y + band >= h {
-            row.fill(0);
-            continue;
-        }
-        for x in (0..band.min(w)).chain(w.saturating_sub(band)..w) {
-            row[x / 64] &= !(1u64 << (x % 64));
-        }
-    }
-}
-
-/// Whether component `c` of a `w` x `h` image lies wholly in the band of
-/// `band` px along one side of the frame: a sliver there is what a
-/// structure cut by the frame leaves when the registration moves it, and
-/// what it touches or splits beyond the frame is unknown, so neither depth
-/// nor topology can tell it from a defect.
-fn within_frame_band(c: &Component, band: usize, w: usize, h: usize) -> bool {
-    let (band, w, h) = (band as u32, w as u32, h as u32);
-    c.max_x < band || c.min_x + band >= w || c.max_y < band || c.min_y + band >= h
-}
-
 /// Positions of the set bits of `word`, lowest first.
 fn set_bits(mut word: u64) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
@@ -648,13 +621,15 @@ pub fn compare(
     let mut unexpl_cut = outside_either(&dil_t, &dil_nr);
     drop((dil_r, dil_nr, dil_t, dil_nt));
     let band = r.floor() as usize;
-    clear_frame(&mut unexpl_flash, band);
-    clear_frame(&mut unexpl_cut, band);
+    let frame = Frame::common(rb, tb, band);
+    frame.clear_band(&mut unexpl_flash, band);
+    frame.clear_band(&mut unexpl_cut, band);
     let mut ctx = Ctx {
         w,
         h,
         rb,
         tb,
+        frame,
         r_labels: None,
         t_labels: None,
     };
@@ -676,7 +651,7 @@ pub fn compare(
         let mut facts: Vec<Option<(Topology, Evidence)>> = vec![None; raw.components.len()];
         let mut seeds: Vec<(usize, usize)> = Vec::new();
         for (i, c) in raw.components.iter().enumerate() {
-            if c.area < p.min_area || within_frame_band(c, band, w, h) {
+            if c.area < p.min_area || frame.holds_only_band(c, band) {
                 continue;
             }
             // Seeds: unexplained pixels; for topology-rescued components

@@ -48,6 +48,7 @@ pub mod cpu;
 pub mod defect;
 pub mod edge_bias;
 pub mod error;
+pub mod frame;
 pub mod grayscale;
 pub mod ignore;
 pub mod load;

@@ -56,7 +56,7 @@
 //! dragged into the box (with 1-3 px misalignment, raw components often
 //! continue along whole traces).
 
-use crate::components::{label8, Component, Labeling, Run};
+use crate::components::{find, label8, Component, Labeling, Run};
 use crate::defect::DefectKind;
 use crate::edge_bias;
 use crate::frame::Frame;
@@ -358,30 +358,24 @@ impl<'a> Ctx<'a> {
     /// a chain of single pixels meeting only at their corners across a gap
     /// is what sensor and JPEG speckle draws (on the DeepPCB train pairs
     /// this removed 13 of board 50600's 38 false calls, chains across its
-    /// 5 px gaps, and no true defect). Pieces are the component's runs linked where runs of
-    /// adjacent rows overlap; each collects the reference components of the
-    /// common material beside its ends and above and below its columns.
+    /// 5 px gaps, and no true defect). Pieces are the component's runs
+    /// linked where runs of adjacent rows overlap; each collects the
+    /// reference components of the common material beside its ends and
+    /// above and below its columns.
     fn joins_across_sides(&self, raw: &Labeling, i: usize, min_area: u32) -> bool {
         let runs: Vec<&Run> = raw.runs_of(i).collect();
-        let mut piece: Vec<usize> = (0..runs.len()).collect();
-        fn root(piece: &mut [usize], mut a: usize) -> usize {
-            while piece[a] != a {
-                piece[a] = piece[piece[a]];
-                a = piece[a];
-            }
-            a
-        }
+        let mut piece: Vec<u32> = (0..runs.len() as u32).collect();
         for (a, ra) in runs.iter().enumerate() {
             for (b, rb) in runs.iter().enumerate().skip(a + 1) {
                 if rb.y == ra.y + 1 && rb.x0 < ra.x1 && ra.x0 < rb.x1 {
-                    let (pa, pb) = (root(&mut piece, a), root(&mut piece, b));
-                    piece[pa] = pb;
+                    let (pa, pb) = (find(&mut piece, a as u32), find(&mut piece, b as u32));
+                    piece[pa as usize] = pb;
                 }
             }
         }
         let group = self.r_labels.as_ref().expect("labelled by topology");
         let common = |x: usize, y: usize| self.rb.get(x, y) && self.tb.get(x, y);
-        let mut touched: Vec<(usize, u32)> = Vec::new();
+        let mut touched: Vec<(u32, u32)> = Vec::new();
         for (a, run) in runs.iter().enumerate() {
             let (x0, x1, y) = (run.x0 as usize, run.x1 as usize, run.y as usize);
             let mut beside: Vec<(usize, usize)> = Vec::new();
@@ -396,7 +390,7 @@ impl<'a> Ctx<'a> {
                     beside.extend((x0..x1).map(|x| (x, ny)));
                 }
             }
-            let p = root(&mut piece, a);
+            let p = find(&mut piece, a as u32);
             for (x, y) in beside.into_iter().filter(|&(x, y)| common(x, y)) {
                 let g = group.label_at(x as u32, y as u32);
                 if group.components[g as usize - 1].area >= min_area && !touched.contains(&(p, g)) {

@@ -102,7 +102,8 @@ impl Labeling {
     }
 }
 
-fn find(parent: &mut [u32], mut a: u32) -> u32 {
+/// The root of `a` in the union-find forest `parent`, halving the path.
+pub(crate) fn find(parent: &mut [u32], mut a: u32) -> u32 {
     while parent[a as usize] != a {
         let p = parent[a as usize];
         parent[a as usize] = parent[p as usize];

@@ -282,6 +282,10 @@ struct Ctx<'a> {
     rb: &'a BitMask,
     tb: &'a BitMask,
     frame: Frame,
+    /// See [`depth_margin`].
+    depth_margin: usize,
+    /// How far a kept region grows from its seeds, px.
+    steps: usize,
     r_labels: Option<Labeling>,
     t_labels: Option<Labeling>,
 }
@@ -406,16 +410,39 @@ impl<'a> Ctx<'a> {
     /// Drops from `seeds` (unexplained pixels of one difference of `kind`)
     /// those within the tolerance `r` plus the local growth of the test's
     /// edges in the direction of `kind`, at most `r` more (see
-    /// [`edge_bias`]).
-    fn discount_growth(&self, kind: DefectKind, r: f32, seeds: &mut Vec<(usize, usize)>) {
-        // Distances up to the largest offset measured are exact this far
-        // inside the window's sides.
+    /// [`edge_bias`]). Returns the depths around the seeds, which reach
+    /// far enough for every region grown from them.
+    fn discount_growth(
+        &self,
+        kind: DefectKind,
+        r: f32,
+        seeds: &mut Vec<(usize, usize)>,
+    ) -> DepthWindow {
+        let (depth, growth) = self.growth_around(seeds);
+        let toward = match kind {
+            DefectKind::Flash => growth,
+            DefectKind::Cut => growth.map(|g| -g),
+        };
+        let allowance = toward.unwrap_or(0.0).clamp(0.0, r);
+        if allowance > 0.0 {
+            let limit = 3.0 * (r + allowance);
+            seeds.retain(|&(x, y)| f32::from(depth.at(x, y)) > limit);
+        }
+        depth
+    }
+
+    /// The depths on a window reaching [`edge_bias::LOCAL`] px beyond the
+    /// box of `pixels` and more, and the test's edge growth there (see
+    /// [`edge_bias::growth`]): one pair of distance maps serves both.
+    fn growth_around(&self, pixels: &[(usize, usize)]) -> (DepthWindow, Option<f32>) {
+        // The test's distances up to the largest offset measured are exact
+        // this far inside the window's sides.
         const PAD: usize = 9;
-        let (bx0, bx1, by0, by1) = seeds.iter().fold(
+        let (bx0, bx1, by0, by1) = pixels.iter().fold(
             (usize::MAX, 0, usize::MAX, 0),
             |(x0, x1, y0, y1), &(x, y)| (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
         );
-        let reach = edge_bias::LOCAL + PAD;
+        let reach = (edge_bias::LOCAL + PAD).max(self.depth_margin + self.steps);
         let x0 = bx0.saturating_sub(reach);
         let y0 = by0.saturating_sub(reach);
         let x1 = (bx1 + reach + 1).min(self.w);
@@ -431,50 +458,50 @@ impl<'a> Ctx<'a> {
             (bx1 + edge_bias::LOCAL + 1).min(self.w) - x0,
             (by1 + edge_bias::LOCAL + 1).min(self.h) - y0,
         );
-        let Some(growth) = edge_bias::growth(&rw, &tw, &dt, inner) else {
-            return;
-        };
-        let toward = match kind {
-            DefectKind::Flash => growth,
-            DefectKind::Cut => -growth,
-        };
-        let allowance = toward.clamp(0.0, r);
-        if allowance <= 0.0 {
-            return;
-        }
-        let limit = 3.0 * (r + allowance);
-        let width = x1 - x0;
-        seeds.retain(|&(x, y)| {
-            let i = (y - y0) * width + x - x0;
-            f32::from(dr[i].max(dt[i])) > limit
-        });
+        let growth = edge_bias::growth(&rw, &tw, &dt, inner);
+        (self.depths(x0, y0, x1 - x0, &dr, &dt), growth)
     }
 
-    /// Depth (thirds of px, capped) around the box of component `c`:
+    /// Depth (thirds of px) around the box of component `c`:
     /// `max(boundary distance in R, in T)`, computed by chamfer on a window
-    /// around the component only (exact up to the window margin, which is
-    /// the cap). Called for kept components only, so the full-image
-    /// distance transforms are never needed.
+    /// around the component only. Computed for the components that may be
+    /// kept only, so the full-image distance transforms are never needed.
     fn depth_window(&self, c: &Component) -> DepthWindow {
-        const MARGIN: usize = 12;
-        let x0 = (c.min_x as usize).saturating_sub(MARGIN);
-        let y0 = (c.min_y as usize).saturating_sub(MARGIN);
-        let x1 = (c.max_x as usize + MARGIN + 1).min(self.w);
-        let y1 = (c.max_y as usize + MARGIN + 1).min(self.h);
+        let margin = self.depth_margin;
+        let x0 = (c.min_x as usize).saturating_sub(margin);
+        let y0 = (c.min_y as usize).saturating_sub(margin);
+        let x1 = (c.max_x as usize + margin + 1).min(self.w);
+        let y1 = (c.max_y as usize + margin + 1).min(self.h);
         let crop = |m: &BitMask| m.window(x0, y0, x1, y1);
         let [dr, dt] = boundary_distances([&crop(self.rb), &crop(self.tb)]);
-        let cap = (3 * MARGIN) as u8;
+        self.depths(x0, y0, x1 - x0, &dr, &dt)
+    }
+
+    /// The depths of a window at `(x0, y0)`, `width` wide, from its two
+    /// distance maps, capped at what a window reaching the depth margin
+    /// beyond the pixels it is read at makes exact.
+    fn depths(&self, x0: usize, y0: usize, width: usize, dr: &[u8], dt: &[u8]) -> DepthWindow {
+        let cap = u8::try_from(3 * self.depth_margin).unwrap_or(u8::MAX);
         DepthWindow {
             x0,
             y0,
-            width: x1 - x0,
+            width,
             depth: dr
                 .iter()
-                .zip(&dt)
+                .zip(dt)
                 .map(|(&r, &t)| r.max(t).min(cap))
                 .collect(),
         }
     }
+}
+
+/// How far a depth window reaches beyond the pixels it is read at, px: at
+/// least this, and beyond twice the tolerance, the deepest that the growth
+/// rule compares. A chamfer path no longer than the margin stays in the
+/// window, so every depth up to the cap is exact.
+fn depth_margin(tolerance: f32) -> usize {
+    const MARGIN: usize = 12;
+    MARGIN.max((2.0 * tolerance).max(0.0) as usize + 1)
 }
 
 /// Depths on a window of the image (see `Ctx::depth_window`).
@@ -624,10 +651,11 @@ pub fn compare(
         rb,
         tb,
         frame,
+        depth_margin: depth_margin(r),
+        steps: p.tolerance.ceil() as usize + 1,
         r_labels: None,
         t_labels: None,
     };
-    let steps = p.tolerance.ceil() as usize + 1;
     let mut out = Vec::new();
     for kind in [DefectKind::Flash, DefectKind::Cut] {
         let raw_mask = if kind == DefectKind::Flash {
@@ -642,7 +670,7 @@ pub fn compare(
         };
         let raw = label8(raw_mask);
         let mut keep = BitMask::new(w, h);
-        let mut facts: Vec<Option<(Topology, Evidence)>> = vec![None; raw.components.len()];
+        let mut facts: Vec<Option<Facts>> = (0..raw.components.len()).map(|_| None).collect();
         let mut seeds: Vec<(usize, usize)> = Vec::new();
         for (i, c) in raw.components.iter().enumerate() {
             if c.area < p.min_area || frame.holds_only_band(c, band) {
@@ -652,44 +680,55 @@ pub fn compare(
             // the deepest pixels (the middle of the gap or bridge).
             seeds.clear();
             seeds.extend(pixels_in(unexpl, &raw, i));
-            if !seeds.is_empty() {
-                ctx.discount_growth(kind, r, &mut seeds);
-            }
+            let depth = (!seeds.is_empty()).then(|| ctx.discount_growth(kind, r, &mut seeds));
             let seeded = !seeds.is_empty();
             let topo = ctx.topology(&raw, i, kind, p.min_area);
             if !seeded && !topo.changed() {
                 continue;
             }
-            facts[i] = Some((
-                topo,
-                if seeded {
+            // Around the seeds when there are some, else around the whole
+            // difference, where the deepest pixels are sought.
+            let depth = match depth {
+                Some(depth) if seeded => depth,
+                _ => ctx.depth_window(c),
+            };
+            if !seeded {
+                let deepest = depth.max_over(raw.runs_of(i));
+                seeds.extend(raw.points_of(i).filter(|&(x, y)| depth.at(x, y) == deepest));
+            }
+            grow(&seeds, raw_mask, ctx.steps, &mut keep);
+            facts[i] = Some(Facts {
+                topology: topo,
+                evidence: if seeded {
                     Evidence::Depth
                 } else {
                     Evidence::Topology
                 },
-            ));
-            if !seeded {
-                let depth = ctx.depth_window(&raw.components[i]);
-                let deepest = depth.max_over(raw.runs_of(i));
-                seeds.extend(raw.points_of(i).filter(|&(x, y)| depth.at(x, y) == deepest));
-            }
-            grow(&seeds, raw_mask, steps, &mut keep);
+                depth,
+            });
         }
         let kept = label8(&keep);
-        out.extend(kept_defects(&ctx, kind, &kept, &raw, &facts, p.min_area));
+        out.extend(kept_defects(kind, &kept, &raw, &facts, p.min_area));
     }
     out
+}
+
+/// What is known of a raw difference that may be kept.
+struct Facts {
+    topology: Topology,
+    evidence: Evidence,
+    /// Around the raw difference, so around every region kept from it.
+    depth: DepthWindow,
 }
 
 /// The kept regions of `kind` above `min_area` as defects, each with the
 /// facts of the raw component it grew from (`facts`, by raw label) and the
 /// depth of the region itself, for the score.
 fn kept_defects(
-    ctx: &Ctx,
     kind: DefectKind,
     kept: &Labeling,
     raw: &Labeling,
-    facts: &[Option<(Topology, Evidence)>],
+    facts: &[Option<Facts>],
     min_area: u32,
 ) -> Vec<Defect> {
     let mut out = Vec::new();
@@ -699,9 +738,11 @@ fn kept_defects(
         }
         let (x, y) = kept.points_of(j).next().expect("components are not empty");
         let ri = raw.label_at(x as u32, y as u32) as usize - 1;
-        let (topo, evidence) = facts[ri].expect("kept pixels come from kept raw components");
+        let facts = facts[ri]
+            .as_ref()
+            .expect("kept pixels come from kept raw components");
         // Depth of the reported region, for the score.
-        let region_depth = ctx.depth_window(c).max_over(kept.runs_of(j));
+        let region_depth = facts.depth.max_over(kept.runs_of(j));
         // Sums of x and y, a run at a time.
         let (sx, sy) = kept.runs_of(j).fold((0u64, 0u64), |(sx, sy), r| {
             let (x0, x1, n) = (u64::from(r.x0), u64::from(r.x1), u64::from(r.x1 - r.x0));
@@ -717,8 +758,8 @@ fn kept_defects(
             area: c.area,
             centroid: [sx as f64 / n, sy as f64 / n],
             depth: region_depth as f32 / 3.0,
-            evidence,
-            topology: topo,
+            evidence: facts.evidence,
+            topology: facts.topology,
         });
     }
     out
@@ -806,6 +847,47 @@ mod tests {
         assert!(
             bite.x == 112 && bite.x + bite.width <= 117 && (99..101).contains(&bite.y),
             "{bite:?}"
+        );
+    }
+
+    /// Two bars 10 px apart, each with a long arm running off to its side
+    /// and down.
+    fn armed_bars() -> Mask {
+        let mut m = Mask::new(300, 260);
+        for (x0, y0, x1, y1) in [
+            (130, 50, 140, 110),
+            (60, 100, 140, 110),
+            (60, 100, 70, 250),
+            (150, 50, 160, 110),
+            (150, 100, 230, 110),
+            (220, 100, 230, 250),
+        ] {
+            rect(&mut m, x0, y0, x1, y1, 1);
+        }
+        m
+    }
+
+    #[test]
+    fn a_short_within_the_growth_is_found_by_topology() {
+        // Grown 3 px a side (by a disk, so that no corner stands farther
+        // out), the bars stand 4 px apart; a bridge 4 px tall joins them,
+        // all of it within the growth allowance of the reference's edges,
+        // so only the join makes it a defect. Its difference runs on along
+        // the arms, far beyond the window the growth was measured in.
+        let r = armed_bars();
+        let mut t = BitMask::from_mask(&r).dilate_disk(3.0).to_mask();
+        rect(&mut t, 143, 70, 147, 74, 1);
+        let d = compare_default(&r, &t);
+        assert_eq!(d.len(), 1, "{d:?}");
+        let short = &d[0];
+        assert_eq!(
+            (short.kind, short.evidence, short.topology.joins),
+            (DefectKind::Flash, Evidence::Topology, true),
+            "{short:?}"
+        );
+        assert!(
+            short.x >= 139 && short.x + short.width <= 151 && (64..=70).contains(&short.y),
+            "{short:?}"
         );
     }
 

@@ -370,7 +370,8 @@ impl<'a> Ctx<'a> {
         let runs: Vec<&Run> = raw.runs_of(i).collect();
         let mut piece: Vec<u32> = (0..runs.len() as u32).collect();
         for (a, ra) in runs.iter().enumerate() {
-            for (b, rb) in runs.iter().enumerate().skip(a + 1) {
+            let next = runs.iter().enumerate().skip(a + 1);
+            for (b, rb) in next.take_while(|(_, rb)| rb.y <= ra.y + 1) {
                 if rb.y == ra.y + 1 && rb.x0 < ra.x1 && ra.x0 < rb.x1 {
                     let (pa, pb) = (find(&mut piece, a as u32), find(&mut piece, b as u32));
                     piece[pa as usize] = pb;

@@ -86,7 +86,8 @@ impl Labeling {
         }
     }
 
-    /// Runs of component `i` (0-based index into `components`).
+    /// Runs of component `i` (0-based index into `components`), in row
+    /// order: the labelling scans rows top down and grouping keeps order.
     pub fn runs_of(&self, i: usize) -> impl Iterator<Item = &Run> + '_ {
         let g = self
             .grouped
@@ -287,6 +288,9 @@ mod tests {
         let l = label8(&BitMask::from_mask(&m));
         assert_eq!(l.components.len(), 1);
         assert_eq!(l.components[0].area, 7);
+        // The arms were labelled apart before the bottom row merged them.
+        let rows: Vec<u32> = l.runs_of(0).map(|r| r.y).collect();
+        assert_eq!(rows, vec![0, 0, 1, 1, 2]);
     }
 
     /// Runs that cross a word boundary or end at the last column, for a

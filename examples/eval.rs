@@ -66,7 +66,7 @@ use rayon::prelude::*;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: eval deeppcb ROOT LIST | photos DIR [--count N] [--size WxH]; then [--limit N] [--align none|translate|rigid] [--tolerance PX] [--min-area N]";
+const USAGE: &str = "usage: eval deeppcb ROOT LIST | photos DIR [--count N] [--size WxH]; then [--limit N] [--align none|translate|rigid] [--tolerance PX] [--min-area N] [--false-calls FILE]";
 
 /// DeepPCB type names, indexed by type - 1.
 const DEEPPCB_NAMES: [&str; 6] = [

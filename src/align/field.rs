@@ -12,7 +12,9 @@
 //! (+-2 px) is taken when no node's optimum lies on its border; each node
 //! then takes, among its shifts as good as its best, the one closest to
 //! its neighbours' median ([`choose_field`]), so that nodes crossed only by
-//! parallel traces do not wander along them.
+//! parallel traces do not wander along them. "As good" is judged on each
+//! shift's sub-grid floor ([`sub_grid_floor`]), not its 2 px grid sample,
+//! so that a bundle of parallel lines does not lock one pitch off.
 
 use multiversion::multiversion;
 
@@ -426,10 +428,12 @@ fn tile_costs(
 /// equally good shifts along the traces (aperture problem); taking the raw
 /// argmin there wanders along the valley by several px and makes the
 /// interpolated field wrong next to it. So each node takes, among the
-/// shifts whose cost is within `0.3 x (steepest unit-step increase)` of its
-/// minimum, the one closest to a prior: first 0 (the global alignment),
-/// then the median of its 3x3 neighbourhood. Blank windows (flat cost) thus
-/// inherit their neighbours' displacement.
+/// shifts whose sub-grid floor ([`sub_grid_floor`]) is within `0.3 x
+/// (steepest unit-step increase)` of the lowest, the one closest to a
+/// prior: first 0 (the global alignment), then the median of its 3x3
+/// neighbourhood. Blank windows (flat cost) thus inherit their neighbours'
+/// displacement, and a bundle of parallel lines keeps the shift nearest
+/// the global motion rather than the alias one line pitch away.
 fn choose_field(costs: &NodeCosts) -> DisplacementField {
     let (nx, ny) = (costs.nx, costs.ny);
     let n = nx * ny;
@@ -476,8 +480,8 @@ fn neighbourhood_median(
     (median(&mut xs[..len]), median(&mut ys[..len]))
 }
 
-/// The node costs as mean costs, with each node's best shift and the cost
-/// up to which a shift counts as good as it. Mean costs are divided out
+/// The node costs as mean costs and sub-grid floors, with each node's best
+/// shift and the floor up to which a shift counts as good as it. Mean costs are divided out
 /// once, and each node's minimum and tolerance found once: each node is
 /// picked twice, and each pick reads every shift's cost.
 struct MeanCosts {
@@ -487,6 +491,9 @@ struct MeanCosts {
     /// Per node, row-major by `(dy, dx)`; infinite where nothing was
     /// compared.
     mean: Vec<f64>,
+    /// The same shifts' sub-grid floors ([`sub_grid_floor`]): what the
+    /// shifts are compared by.
+    floor: Vec<f64>,
     /// Per node, its best shift's `(dx, dy)` indices and its tolerance.
     near: Vec<(usize, usize, f64)>,
 }
@@ -507,15 +514,19 @@ impl MeanCosts {
                 }
             })
             .collect();
-        let c = |t: usize, dyi: usize, dxi: usize| mean[(t * side + dyi) * side + dxi];
-        let near: Vec<(usize, usize, f64)> = (0..costs.nx * costs.ny)
+        let nodes = costs.nx * costs.ny;
+        let floor: Vec<f64> = mean
+            .chunks(side * side)
+            .flat_map(|node| (0..side * side).map(|i| sub_grid_floor(node, side, i)))
+            .collect();
+        let near: Vec<(usize, usize, f64)> = (0..nodes)
             .map(|t| {
-                let c = |dyi: usize, dxi: usize| c(t, dyi, dxi);
-                let (mut bx, mut by, mut bc) = (range as usize, range as usize, f64::INFINITY);
+                let at = |v: &Vec<f64>, dyi: usize, dxi: usize| v[(t * side + dyi) * side + dxi];
+                let (mut bx, mut by, mut bf) = (range as usize, range as usize, f64::INFINITY);
                 for dyi in 0..side {
                     for dxi in 0..side {
-                        if c(dyi, dxi) < bc {
-                            (bx, by, bc) = (dxi, dyi, c(dyi, dxi));
+                        if at(&floor, dyi, dxi) < bf {
+                            (bx, by, bf) = (dxi, dyi, at(&floor, dyi, dxi));
                         }
                     }
                 }
@@ -523,16 +534,17 @@ impl MeanCosts {
                 for (ox, oy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
                     let (x, y) = (bx as i32 + ox, by as i32 + oy);
                     if x >= 0 && y >= 0 && (x as usize) < side && (y as usize) < side {
-                        steep = steep.max(c(y as usize, x as usize) - bc);
+                        steep = steep.max(at(&mean, y as usize, x as usize) - at(&mean, by, bx));
                     }
                 }
-                (bx, by, bc + 0.3 * steep)
+                (bx, by, bf + 0.3 * steep)
             })
             .collect();
         MeanCosts {
             range,
             side,
             mean,
+            floor,
             near,
         }
     }
@@ -542,11 +554,12 @@ impl MeanCosts {
     fn pick(&self, t: usize, prior: (f32, f32)) -> (f32, f32) {
         let (side, range, scale) = (self.side, self.range, FIELD_SCALE as f32);
         let c = |dyi: usize, dxi: usize| self.mean[(t * side + dyi) * side + dxi];
+        let floor = |dyi: usize, dxi: usize| self.floor[(t * side + dyi) * side + dxi];
         let (bx, by, within) = self.near[t];
         let (mut px, mut py, mut pd) = (bx, by, f32::INFINITY);
         for dyi in 0..side {
             for dxi in 0..side {
-                if c(dyi, dxi) <= within {
+                if floor(dyi, dxi) <= within {
                     let (vx, vy) = (
                         (dxi as f32 - range as f32) * scale,
                         (dyi as f32 - range as f32) * scale,
@@ -565,6 +578,42 @@ impl MeanCosts {
             (py as f32 - range as f32 + oy) * scale,
         )
     }
+}
+
+/// The lowest cost a shift's neighbourhood can reach between grid points:
+/// shift `i` (row-major index in one node's `side x side` costs `c`) less,
+/// on each axis where it is a minimum between two finite neighbours `l`,
+/// `r`, the gain `|l - r| / 2`, the vertex of the V through the three (SAD
+/// costs are V-shaped near their minimum); zero gain elsewhere.
+///
+/// Why: the search samples shifts on a 2 px grid. A bundle of parallel
+/// lines matches itself one pitch off as well as at the true shift; when
+/// the true shift is odd it is sampled 1 px off, while the alias one pitch
+/// away can be sampled exactly, and a raw comparison locks the node onto
+/// the wrong line, leaving stripes of flash and cut across the bundle.
+/// Compared by their floors, the true shift and its alias tie, and the
+/// tie goes to the one nearest the prior (the global motion, then the
+/// neighbours). A shift on the range's border cannot be refined, which
+/// favours shifts near the global motion as well.
+///
+/// Limit: below ~7 px of pitch a period spans fewer than four grid steps,
+/// the costs are no longer V-shaped between samples, and a bundle can
+/// still lock off (a synthetic bundle of 2 px lines at 5 px pitch does).
+fn sub_grid_floor(c: &[f64], side: usize, i: usize) -> f64 {
+    let (y, x) = (i / side, i % side);
+    // The gain along one axis, from the costs at -1 and +1 step (if any).
+    let gain = |l: Option<f64>, r: Option<f64>| match (l, r) {
+        (Some(l), Some(r)) if l.is_finite() && r.is_finite() && c[i] <= l.min(r) => {
+            (l - r).abs() / 2.0
+        }
+        _ => 0.0,
+    };
+    let cost = |yy: usize, xx: usize| (yy < side && xx < side).then(|| c[yy * side + xx]);
+    let left = x.checked_sub(1).and_then(|l| cost(y, l));
+    let up = y.checked_sub(1).and_then(|u| cost(u, x));
+    let gx = gain(left, cost(y, x + 1));
+    let gy = gain(up, cost(y + 1, x));
+    (c[i] - gx - gy).max(0.0)
 }
 
 /// Sub-pixel: the vertex of the parabola through the costs `f` at `b - 1`,
@@ -590,6 +639,39 @@ mod tests {
     use super::*;
     use crate::align::sums::pair_sums;
     use crate::mask::{random_mask, Mask};
+
+    /// Horizontal lines of pitch `pitch` and width `width` across the whole
+    /// image, starting at row `top` (may be negative), on `w x h`.
+    fn lines(w: u32, h: u32, top: i32, pitch: i32, width: i32) -> Bits {
+        let mut m = Mask::new(w, h);
+        for y in 0..h as i32 {
+            if (y - top).rem_euclid(pitch) < width {
+                m.data[(y as u32 * w) as usize..((y as u32 + 1) * w) as usize].fill(1);
+            }
+        }
+        Bits::from_mask(&m)
+    }
+
+    /// A bundle of parallel lines matches itself one pitch off as well as
+    /// at the true shift; on the search's 2 px grid an odd shift is sampled
+    /// 1 px off, and the alias one pitch away can be sampled exactly. The
+    /// field must keep the shift nearest the global motion.
+    #[test]
+    fn parallel_lines_do_not_lock_a_pitch_off() {
+        for (pitch, width) in [(7, 3), (8, 4), (9, 4), (11, 5), (13, 6)] {
+            for dy in [-2i32, -1, 1, 2] {
+                let r = lines(384, 384, 0, pitch, width);
+                let t = lines(384, 384, dy, pitch, width);
+                let f = residual_field(&r, &t);
+                for (i, &d) in f.dy.iter().enumerate() {
+                    assert!(
+                        (d - dy as f32).abs() <= 0.75,
+                        "pitch {pitch} width {width} shift {dy}: node {i} at {d}"
+                    );
+                }
+            }
+        }
+    }
 
     /// The field costs from thermometer planes are the sums of absolute
     /// differences of 2x2 block sums, per tile and shift, including images

@@ -14,6 +14,9 @@
 //!    of microseconds. The counts are kept per quadrant; summed, they are
 //!    the image's, and the quadrant check (`rotation.rs`) reuses them.
 //!
+//!    The coarse local minima nearer no motion are counted exactly as well,
+//!    and kept when they match better ([`fine_shift_nearest`]): the coarse
+//!    samples can fall on a bundle's alias and off its true shift.
 //! 3. When the coarse costs are ambiguous ([`coarse_is_ambiguous`]: a
 //!    second minimum nearly as good, as a bundle of parallel lines makes a
 //!    pitch apart), [`exact_shift`] counts every shift of the range
@@ -51,15 +54,15 @@ fn coarse_radius(sums: &CoarseSums, max_shift: i32) -> Option<i32> {
     (cw > 2 * k as usize && ch > 2 * k as usize).then_some(k)
 }
 
-/// Whether the 4x4 block costs within `ceil(max_shift/4)` blocks have a
-/// local minimum other than the best that costs at most `1 + SLACK` times
-/// as much (their 8-neighbours within the range all dearer). A bundle of parallel lines gives the blurred costs minima a
-/// line pitch apart, and at 4 px steps the true shift may fall between
-/// samples (a 6 px pitch locked an 8 px shift for a 2 px one); then only
-/// the exact count over the whole range can choose.
-pub(super) fn coarse_is_ambiguous(sums: &CoarseSums, max_shift: i32) -> bool {
+/// A coarse local minimum: its shift in blocks and its cost.
+pub(super) type Minimum = ((i32, i32), f64);
+
+/// The local minima of the 4x4 block costs within `ceil(max_shift/4)`
+/// blocks (their 8-neighbours within the range all dearer), cheapest
+/// first; none when the image is not wider than the search.
+pub(super) fn coarse_minima(sums: &CoarseSums, max_shift: i32) -> Vec<Minimum> {
     let Some(k) = coarse_radius(sums, max_shift) else {
-        return false;
+        return Vec::new();
     };
     let (r, t) = (&sums.reference, &sums.test);
     let (cw, ch) = (r.0, r.1);
@@ -77,9 +80,21 @@ pub(super) fn coarse_is_ambiguous(sums: &CoarseSums, max_shift: i32) -> bool {
                 .filter(|&n| n != s && inside(n))
                 .all(|n| at(n) > at(s))
     };
-    let mut minima: Vec<f64> = shifts().filter(|&s| is_minimum(s)).map(at).collect();
-    minima.sort_by(f64::total_cmp);
-    minima.len() >= 2 && minima[1] <= minima[0] * (1.0 + SLACK)
+    let mut minima: Vec<Minimum> = shifts()
+        .filter(|&s| is_minimum(s))
+        .map(|s| (s, at(s)))
+        .collect();
+    minima.sort_by(|a, b| a.1.total_cmp(&b.1));
+    minima
+}
+
+/// Whether a coarse local minimum other than the best costs at most
+/// `1 + SLACK` times as much. A bundle of parallel lines gives the blurred
+/// costs minima a line pitch apart, and at 4 px steps the true shift may
+/// fall between samples (a 6 px pitch locked an 8 px shift for a 2 px
+/// one); then only the exact count over the whole range can choose.
+pub(super) fn coarse_is_ambiguous(minima: &[Minimum]) -> bool {
+    minima.len() >= 2 && minima[1].1 <= minima[0].1 * (1.0 + SLACK)
 }
 
 /// How close a second coarse minimum must come to the best to make the
@@ -148,6 +163,41 @@ pub(super) fn fine_shift(
         radius: 2,
     };
     fine_shift_in(reference, test, window, max_shift, TIE_PER_PX)
+}
+
+/// The fine shift around the `coarse` one (blocks), or around a coarse
+/// local minimum nearer no motion when that matches better, each px of
+/// shift charged [`EXACT_PER_PX`].
+///
+/// Why: a coarse sample is 4 px wide. Where a bundle of parallel lines
+/// dominates the board, the true shift can fall 1 px off every sample while
+/// the alias a line pitch away is sampled exactly, and the alias then costs
+/// far less on the block sums than the true shift, too much for
+/// [`coarse_is_ambiguous`] to see. The exact count around the samples
+/// nearer no motion (a fixture's or scanner's motion is small: 1-3 px on
+/// DeepPCB) tells them apart, one fine search each; on a board without
+/// such a bundle the best is the minimum nearest no motion, and nothing
+/// more is counted.
+pub(super) fn fine_shift_nearest(
+    reference: &Bits,
+    test: &Bits,
+    coarse: (i32, i32),
+    minima: &[Minimum],
+    max_shift: i32,
+) -> FineShift {
+    let from_still = |(dx, dy): (i32, i32)| dx.abs() + dy.abs();
+    let charged = |f: &FineShift| f.mismatch + EXACT_PER_PX * f64::from(from_still(f.shift));
+    minima
+        .iter()
+        .filter(|(s, _)| from_still(*s) < from_still(coarse))
+        .map(|&(s, _)| fine_shift(reference, test, s, max_shift))
+        .fold(fine_shift(reference, test, coarse, max_shift), |best, f| {
+            if charged(&f) < charged(&best) {
+                f
+            } else {
+                best
+            }
+        })
 }
 
 /// The exact best shift of `window`, counted per quadrant, with `per_px`

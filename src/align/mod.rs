@@ -122,15 +122,12 @@ pub fn estimate(reference: &Bits, test: &Bits, p: &AlignParams) -> Alignment {
     );
     let max_shift = p.max_shift as i32;
     let sums = CoarseSums::new(reference, test);
-    let fine = if global::coarse_is_ambiguous(&sums, max_shift) {
+    let minima = global::coarse_minima(&sums, max_shift);
+    let fine = if global::coarse_is_ambiguous(&minima) {
         global::exact_shift(reference, test, max_shift)
     } else {
-        global::fine_shift(
-            reference,
-            test,
-            global::coarse_shift(&sums, max_shift),
-            max_shift,
-        )
+        let coarse = global::coarse_shift(&sums, max_shift);
+        global::fine_shift_nearest(reference, test, coarse, &minima, max_shift)
     };
     let translation = fine.alignment();
     if p.mode == AlignMode::Translate || p.max_angle_degrees <= 0.0 {
@@ -284,5 +281,39 @@ mod tests {
             &AlignParams::default(),
         );
         assert_eq!((a.dx, a.dy), (2.0, 1.0));
+    }
+
+    /// Pads and traces over a bundle of 3 px lines at a 7 px pitch across
+    /// the whole width and half the height, moved by `(ox, oy)`.
+    fn wide_bundle(ox: i32, oy: i32) -> Mask {
+        let (w, h) = (640i32, 640i32);
+        let mut m = Mask::new(w as u32, h as u32);
+        for y in 0..h {
+            for x in 0..w {
+                let (u, v) = (x - ox, y - oy);
+                let line = (300..620).contains(&v) && (v - 300) % 7 < 3;
+                let column = (u - 60).rem_euclid(90);
+                let pad = (40..80).contains(&v) && column < 40;
+                let trace = (80..250).contains(&v) && (17..23).contains(&column);
+                m.data[(y * w + x) as usize] = u8::from(line || pad || trace);
+            }
+        }
+        m
+    }
+
+    /// When the bundle dominates the board, the 4 px coarse samples fall
+    /// 1 px off the true shift but exactly on its alias a pitch away, which
+    /// then costs far less there than the true one: the exact count around
+    /// no motion must win it back (it was 8 px for 1).
+    #[test]
+    fn a_dominant_bundle_does_not_lock_a_pitch_off() {
+        for (ox, oy) in [(0, 1), (1, -1), (-2, 1), (1, -3), (0, 5)] {
+            let a = estimate(
+                &Bits::from_mask(&wide_bundle(0, 0)),
+                &Bits::from_mask(&wide_bundle(ox, oy)),
+                &AlignParams::default(),
+            );
+            assert_eq!((a.dx, a.dy), (ox as f32, oy as f32));
+        }
     }
 }

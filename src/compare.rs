@@ -57,6 +57,7 @@
 //! continue along whole traces).
 
 use crate::components::{find, label8, Component, Labeling, Run};
+use crate::corners;
 use crate::defect::DefectKind;
 use crate::edge_bias;
 use crate::frame::Frame;
@@ -432,6 +433,36 @@ impl<'a> Ctx<'a> {
         depth
     }
 
+    /// Drops from `seeds` (unexplained pixels of one difference of `kind`)
+    /// those that the reference's corners rounded at [`corners::RADIUS`]
+    /// explain (see [`corners`]). A rounded corner leaves no pixel deeper
+    /// than its depth plus the tolerance `r`: a difference with a seed
+    /// deeper than that (by `depth`) is no rounding, and its reference is
+    /// not opened and closed.
+    fn discount_rounding(
+        &self,
+        kind: DefectKind,
+        r: f32,
+        depth: &DepthWindow,
+        seeds: &mut Vec<(usize, usize)>,
+    ) {
+        let deepest = 3.0 * (corners::depth() + r);
+        if seeds
+            .iter()
+            .any(|&(x, y)| f32::from(depth.at(x, y)) > deepest)
+        {
+            return;
+        }
+        let (bx0, bx1, by0, by1) = bounds(seeds);
+        let reach = corners::reach();
+        let x0 = bx0.saturating_sub(reach);
+        let y0 = by0.saturating_sub(reach);
+        let x1 = (bx1 + reach + 1).min(self.w);
+        let y1 = (by1 + reach + 1).min(self.h);
+        let may = corners::rounding(&self.rb.window(x0, y0, x1, y1), kind);
+        seeds.retain(|&(x, y)| !may.get(x - x0, y - y0));
+    }
+
     /// The depths on a window reaching [`edge_bias::LOCAL`] px beyond the
     /// box of `pixels` and more, and the test's edge growth there (see
     /// [`edge_bias::growth`]): one pair of distance maps serves both.
@@ -439,10 +470,7 @@ impl<'a> Ctx<'a> {
         // The test's distances up to the largest offset measured are exact
         // this far inside the window's sides.
         const PAD: usize = 9;
-        let (bx0, bx1, by0, by1) = pixels.iter().fold(
-            (usize::MAX, 0, usize::MAX, 0),
-            |(x0, x1, y0, y1), &(x, y)| (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
-        );
+        let (bx0, bx1, by0, by1) = bounds(pixels);
         let reach = (edge_bias::LOCAL + PAD).max(self.depth_margin + self.steps);
         let x0 = bx0.saturating_sub(reach);
         let y0 = by0.saturating_sub(reach);
@@ -494,6 +522,14 @@ impl<'a> Ctx<'a> {
                 .collect(),
         }
     }
+}
+
+/// The box of `pixels` (not empty): `(x0, x1, y0, y1)`, inclusive.
+fn bounds(pixels: &[(usize, usize)]) -> (usize, usize, usize, usize) {
+    pixels.iter().fold(
+        (usize::MAX, 0, usize::MAX, 0),
+        |(x0, x1, y0, y1), &(x, y)| (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
+    )
 }
 
 /// How far a depth window reaches beyond the pixels it is read at, px: at
@@ -682,6 +718,9 @@ pub fn compare(
             seeds.clear();
             seeds.extend(pixels_in(unexpl, &raw, i));
             let depth = (!seeds.is_empty()).then(|| ctx.discount_growth(kind, r, &mut seeds));
+            if let Some(depth) = depth.as_ref().filter(|_| !seeds.is_empty()) {
+                ctx.discount_rounding(kind, r, depth, &mut seeds);
+            }
             let seeded = !seeds.is_empty();
             let topo = ctx.topology(&raw, i, kind, p.min_area);
             if !seeded && !topo.changed() {
@@ -1097,5 +1136,48 @@ mod tests {
             }
         }
         d
+    }
+
+    /// Pads whose corners the test rounds at 10 px are not defects (at
+    /// that radius the corners are 4 px deep, beyond the tolerance); a
+    /// 12 px bite out of a corner, deeper than any rounding, still is.
+    #[test]
+    fn rounded_corners_are_not_defects_but_a_bitten_corner_is() {
+        let mut r = Mask::new(160, 100);
+        rect(&mut r, 20, 20, 70, 70, 1);
+        rect(&mut r, 90, 20, 140, 70, 1);
+        let mut t = r.clone();
+        let rad = 10i32;
+        for (cx, cy) in [(20, 20), (70, 20), (20, 70), (70, 70), (90, 20), (140, 20)] {
+            // The corner's square outside the arc of radius `rad`.
+            let (sx, sy) = (
+                if cx == 20 || cx == 90 { 1 } else { -1 },
+                if cy == 20 { 1 } else { -1 },
+            );
+            let (ox, oy) = (
+                cx + sx * rad - (sx < 0) as i32,
+                cy + sy * rad - (sy < 0) as i32,
+            );
+            for y in 0..rad {
+                for x in 0..rad {
+                    let (px, py) = (cx + sx * x - (sx < 0) as i32, cy + sy * y - (sy < 0) as i32);
+                    let (dx, dy) = (
+                        (px - ox) as f32 + 0.5 * sx as f32,
+                        (py - oy) as f32 + 0.5 * sy as f32,
+                    );
+                    if dx * dx + dy * dy > (rad * rad) as f32 {
+                        t.data[(py as u32 * t.width + px as u32) as usize] = 0;
+                    }
+                }
+            }
+        }
+        assert!(compare_default(&r, &t).is_empty());
+        rect(&mut t, 128, 58, 140, 70, 0);
+        let d = compare_default(&r, &t);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(
+            (d[0].kind, d[0].x + d[0].width, d[0].y + d[0].height),
+            (DefectKind::Cut, 140, 70)
+        );
     }
 }

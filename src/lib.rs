@@ -44,6 +44,7 @@ pub mod binarize;
 pub mod classify;
 pub mod compare;
 pub mod components;
+pub mod corners;
 pub mod cpu;
 pub mod defect;
 pub mod edge_bias;

@@ -453,12 +453,7 @@ impl<'a> Ctx<'a> {
         {
             return;
         }
-        let (bx0, bx1, by0, by1) = bounds(seeds);
-        let reach = corners::reach();
-        let x0 = bx0.saturating_sub(reach);
-        let y0 = by0.saturating_sub(reach);
-        let x1 = (bx1 + reach + 1).min(self.w);
-        let y1 = (by1 + reach + 1).min(self.h);
+        let (x0, y0, x1, y1) = self.around(bounds(seeds), corners::reach());
         let may = corners::rounding(&self.rb.window(x0, y0, x1, y1), kind);
         seeds.retain(|&(x, y)| !may.get(x - x0, y - y0));
     }
@@ -472,10 +467,7 @@ impl<'a> Ctx<'a> {
         const PAD: usize = 9;
         let (bx0, bx1, by0, by1) = bounds(pixels);
         let reach = (edge_bias::LOCAL + PAD).max(self.depth_margin + self.steps);
-        let x0 = bx0.saturating_sub(reach);
-        let y0 = by0.saturating_sub(reach);
-        let x1 = (bx1 + reach + 1).min(self.w);
-        let y1 = (by1 + reach + 1).min(self.h);
+        let (x0, y0, x1, y1) = self.around((bx0, bx1, by0, by1), reach);
         let (rw, tw) = (
             self.rb.window(x0, y0, x1, y1),
             self.tb.window(x0, y0, x1, y1),
@@ -496,14 +488,26 @@ impl<'a> Ctx<'a> {
     /// around the component only. Computed for the components that may be
     /// kept only, so the full-image distance transforms are never needed.
     fn depth_window(&self, c: &Component) -> DepthWindow {
-        let margin = self.depth_margin;
-        let x0 = (c.min_x as usize).saturating_sub(margin);
-        let y0 = (c.min_y as usize).saturating_sub(margin);
-        let x1 = (c.max_x as usize + margin + 1).min(self.w);
-        let y1 = (c.max_y as usize + margin + 1).min(self.h);
+        let bounds = [c.min_x, c.max_x, c.min_y, c.max_y].map(|v| v as usize);
+        let (x0, y0, x1, y1) = self.around(bounds.into(), self.depth_margin);
         let crop = |m: &BitMask| m.window(x0, y0, x1, y1);
         let [dr, dt] = boundary_distances([&crop(self.rb), &crop(self.tb)]);
         self.depths(x0, y0, x1 - x0, &dr, &dt)
+    }
+
+    /// The window reaching `reach` px beyond the inclusive box `(x0, x1,
+    /// y0, y1)`, within the image: `(x0, y0, x1, y1)`, ends exclusive.
+    fn around(
+        &self,
+        (x0, x1, y0, y1): (usize, usize, usize, usize),
+        reach: usize,
+    ) -> (usize, usize, usize, usize) {
+        (
+            x0.saturating_sub(reach),
+            y0.saturating_sub(reach),
+            (x1 + reach + 1).min(self.w),
+            (y1 + reach + 1).min(self.h),
+        )
     }
 
     /// The depths of a window at `(x0, y0)`, `width` wide, from its two

@@ -481,9 +481,9 @@ fn neighbourhood_median(
 }
 
 /// The node costs as mean costs and sub-grid floors, with each node's best
-/// shift and the floor up to which a shift counts as good as it. Mean costs are divided out
-/// once, and each node's minimum and tolerance found once: each node is
-/// picked twice, and each pick reads every shift's cost.
+/// shift and the floor up to which a shift counts as good as it. Both are
+/// computed once, and each node's minimum and tolerance found once: each
+/// node is picked twice, and each pick reads every shift's cost.
 struct MeanCosts {
     /// Half-resolution search range, and the shifts per axis.
     range: i32,

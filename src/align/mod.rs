@@ -224,17 +224,23 @@ pub fn register<'a>(
 mod tests {
     use super::*;
 
-    /// A board-like test pattern: stripes and rings, moved by `(ox, oy)`.
-    pub(super) fn pattern(w: u32, h: u32, ox: i32, oy: i32) -> Mask {
+    /// A `w x h` mask set where `on(u, v)` holds, `(u, v)` the pixel's
+    /// position before a move by `(ox, oy)`.
+    fn drawn(w: u32, h: u32, (ox, oy): (i32, i32), on: impl Fn(i32, i32) -> bool) -> Mask {
         let mut m = Mask::new(w, h);
         for y in 0..h as i32 {
             for x in 0..w as i32 {
-                let (u, v) = (x - ox, y - oy);
-                let on = ((u / 13 + v / 17) % 3 == 0) ^ ((u * u + v * v) % 97 < 20);
-                m.data[(y * w as i32 + x) as usize] = on as u8;
+                m.data[(y * w as i32 + x) as usize] = u8::from(on(x - ox, y - oy));
             }
         }
         m
+    }
+
+    /// A board-like test pattern: stripes and rings, moved by `(ox, oy)`.
+    pub(super) fn pattern(w: u32, h: u32, ox: i32, oy: i32) -> Mask {
+        drawn(w, h, (ox, oy), |u, v| {
+            ((u / 13 + v / 17) % 3 == 0) ^ ((u * u + v * v) % 97 < 20)
+        })
     }
 
     #[test]
@@ -255,19 +261,13 @@ mod tests {
     /// A board whose middle is a bundle of 3 px lines at a 6 px pitch,
     /// running off the top and bottom, with a few pads around it.
     fn bundle(ox: i32, oy: i32) -> Mask {
-        let (w, h) = (640i32, 640i32);
-        let mut m = Mask::new(w as u32, h as u32);
-        for y in 0..h {
-            for x in 0..w {
-                let (u, v) = (x - ox, y - oy);
-                let line = (200..440).contains(&u) && (u - 200) % 6 < 3;
-                let pad = [(80, 80), (560, 120), (100, 560), (540, 520), (320, 40)]
-                    .iter()
-                    .any(|&(cx, cy)| (u - cx).abs() < 15 && (v - cy).abs() < 15);
-                m.data[(y * w + x) as usize] = u8::from(line || pad);
-            }
-        }
-        m
+        drawn(640, 640, (ox, oy), |u, v| {
+            let line = (200..440).contains(&u) && (u - 200) % 6 < 3;
+            let pad = [(80, 80), (560, 120), (100, 560), (540, 520), (320, 40)]
+                .iter()
+                .any(|&(cx, cy)| (u - cx).abs() < 15 && (v - cy).abs() < 15);
+            line || pad
+        })
     }
 
     /// The blurred coarse costs have minima a pitch apart and, at 4 px
@@ -286,19 +286,13 @@ mod tests {
     /// Pads and traces over a bundle of 3 px lines at a 7 px pitch across
     /// the whole width and half the height, moved by `(ox, oy)`.
     fn wide_bundle(ox: i32, oy: i32) -> Mask {
-        let (w, h) = (640i32, 640i32);
-        let mut m = Mask::new(w as u32, h as u32);
-        for y in 0..h {
-            for x in 0..w {
-                let (u, v) = (x - ox, y - oy);
-                let line = (300..620).contains(&v) && (v - 300) % 7 < 3;
-                let column = (u - 60).rem_euclid(90);
-                let pad = (40..80).contains(&v) && column < 40;
-                let trace = (80..250).contains(&v) && (17..23).contains(&column);
-                m.data[(y * w + x) as usize] = u8::from(line || pad || trace);
-            }
-        }
-        m
+        drawn(640, 640, (ox, oy), |u, v| {
+            let line = (300..620).contains(&v) && (v - 300) % 7 < 3;
+            let column = (u - 60).rem_euclid(90);
+            let pad = (40..80).contains(&v) && column < 40;
+            let trace = (80..250).contains(&v) && (17..23).contains(&column);
+            line || pad || trace
+        })
     }
 
     /// When the bundle dominates the board, the 4 px coarse samples fall

@@ -454,7 +454,7 @@ impl<'a> Ctx<'a> {
             return;
         }
         let (x0, y0, x1, y1) = self.around(bounds(seeds), corners::reach());
-        let may = corners::rounding(&self.rb.window(x0, y0, x1, y1), kind);
+        let may = corners::rounding(&self.rb.sub(x0, y0, x1, y1), kind);
         seeds.retain(|&(x, y)| !may.get(x - x0, y - y0));
     }
 

@@ -25,7 +25,7 @@
 //! **The radius** is [`RADIUS`]; see its doc for how it was chosen.
 
 use crate::defect::DefectKind;
-use crate::mask::{BitMask, Mask};
+use crate::mask::BitMask;
 
 /// Rounding radius explained, px (see the module doc). Chosen on the
 /// DeepPCB train pairs among none, 8, 10, 12 and 14 px: every fold of
@@ -50,12 +50,11 @@ pub fn depth() -> f32 {
 /// that differences of `kind` may cover as corner rounding: for cuts,
 /// material the opening removes near material it keeps; for flash, the
 /// same of the background and the closing. Bits of the window.
-pub fn rounding(reference: &Mask, kind: DefectKind) -> BitMask {
-    let material = BitMask::from_mask(reference);
+pub fn rounding(reference: &BitMask, kind: DefectKind) -> BitMask {
     // Flash is judged on the background as cuts are on the material.
     let solid = match kind {
-        DefectKind::Cut => material,
-        DefectKind::Flash => material.not(),
+        DefectKind::Cut => reference.clone(),
+        DefectKind::Flash => reference.not(),
     };
     let opened = erode(&solid, RADIUS).dilate_disk(RADIUS);
     let near_kept = opened.dilate_disk(depth());
@@ -73,6 +72,7 @@ fn erode(solid: &BitMask, r: f32) -> BitMask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mask::Mask;
 
     fn square(m: &mut Mask, x0: u32, y0: u32, x1: u32, y1: u32) {
         for y in y0..y1 {
@@ -89,12 +89,12 @@ mod tests {
         let mut r = Mask::new(120, 120);
         square(&mut r, 20, 20, 70, 70);
         square(&mut r, 42, 70, 48, 115);
-        let may = rounding(&r, DefectKind::Cut);
+        let may = rounding(&BitMask::from_mask(&r), DefectKind::Cut);
         assert!(may.get(20, 20) && may.get(69, 20) && may.get(21, 21));
         assert!(!may.get(45, 45) && !may.get(20, 45) && !may.get(30, 30));
         assert!(!may.get(45, 100), "a thin trace is not a corner");
         // The concave corners where the trace meets the pad may be filled.
-        let fill = rounding(&r, DefectKind::Flash);
+        let fill = rounding(&BitMask::from_mask(&r), DefectKind::Flash);
         assert!(fill.get(41, 70) && fill.get(48, 70));
         assert!(!fill.get(30, 90) && !fill.get(5, 5));
     }

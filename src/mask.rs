@@ -182,6 +182,23 @@ impl BitMask {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
     }
 
+    /// Columns `x0..x1` of rows `y0..y1`, still packed: a word at a time,
+    /// the bits past `x1` cleared as [`BitMask::from_mask`] leaves them.
+    pub fn sub(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> BitMask {
+        let mut out = BitMask::new(x1 - x0, y1 - y0);
+        let tail = (x1 - x0) % 64;
+        for (y, dst) in (y0..y1).zip(out.words.chunks_mut(out.wpr.max(1))) {
+            let row = &self.words[y * self.wpr..(y + 1) * self.wpr];
+            for (k, word) in dst.iter_mut().enumerate() {
+                *word = bits_at(row, (x0 + 64 * k) as i64);
+            }
+            if let (Some(last), true) = (dst.last_mut(), tail != 0) {
+                *last &= (1u64 << tail) - 1;
+            }
+        }
+        out
+    }
+
     /// Columns `x0..x1` of rows `y0..y1` as a byte mask, for the stages
     /// that look at single pixels of a small window: eight pixels at a time
     /// from a table.
@@ -413,6 +430,23 @@ mod tests {
     }
 
     /// `bits_at` reads any 64 columns of a row, with 0 outside it.
+    /// A packed sub-window is the packed byte window, across word
+    /// boundaries and with a partial last word.
+    #[test]
+    fn sub_packs_as_window() {
+        let mut m = Mask::new(200, 7);
+        for (i, v) in m.data.iter_mut().enumerate() {
+            *v = u8::from(i % 3 == 0 || i % 7 == 1);
+        }
+        let b = BitMask::from_mask(&m);
+        for (x0, x1) in [(0, 200), (5, 70), (63, 129), (64, 128), (130, 131)] {
+            assert_eq!(
+                b.sub(x0, 2, x1, 6),
+                BitMask::from_mask(&b.window(x0, 2, x1, 6))
+            );
+        }
+    }
+
     #[test]
     fn bits_at_reads_across_words_and_edges() {
         let row = [0x8000_0000_0000_0001u64, 0x3];

@@ -192,8 +192,8 @@ impl BitMask {
             for (k, word) in dst.iter_mut().enumerate() {
                 *word = bits_at(row, (x0 + 64 * k) as i64);
             }
-            if let (Some(last), true) = (dst.last_mut(), tail != 0) {
-                *last &= (1u64 << tail) - 1;
+            if tail != 0 {
+                dst[out.wpr - 1] &= (1u64 << tail) - 1;
             }
         }
         out
@@ -429,7 +429,6 @@ mod tests {
         }
     }
 
-    /// `bits_at` reads any 64 columns of a row, with 0 outside it.
     /// A packed sub-window is the packed byte window, across word
     /// boundaries and with a partial last word.
     #[test]
@@ -447,6 +446,7 @@ mod tests {
         }
     }
 
+    /// `bits_at` reads any 64 columns of a row, with 0 outside it.
     #[test]
     fn bits_at_reads_across_words_and_edges() {
         let row = [0x8000_0000_0000_0001u64, 0x3];

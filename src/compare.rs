@@ -56,6 +56,7 @@
 //! dragged into the box (with 1-3 px misalignment, raw components often
 //! continue along whole traces).
 
+use crate::border_shift;
 use crate::components::{find, label8, Component, Labeling, Run};
 use crate::corners;
 use crate::defect::DefectKind;
@@ -458,6 +459,26 @@ impl<'a> Ctx<'a> {
         seeds.retain(|&(x, y)| !may.get(x - x0, y - y0));
     }
 
+    /// Drops all of `seeds` (unexplained pixels of the difference `c` of
+    /// `kind`) when `c` lies near the image border and registering the
+    /// reference again on its window explains them (see [`border_shift`]).
+    fn discount_border_shift(
+        &self,
+        c: &Component,
+        kind: DefectKind,
+        r: f32,
+        seeds: &mut Vec<(usize, usize)>,
+    ) {
+        let bounds = [c.min_x, c.max_x, c.min_y, c.max_y].map(|v| v as usize);
+        if !border_shift::near_border(bounds.into(), self.w, self.h) {
+            return;
+        }
+        let win = self.around(bounds.into(), edge_bias::LOCAL);
+        if border_shift::explains(self.rb, self.tb, win, seeds, kind, r) {
+            seeds.clear();
+        }
+    }
+
     /// The depths on a window reaching [`edge_bias::LOCAL`] px beyond the
     /// box of `pixels` and more, and the test's edge growth there (see
     /// [`edge_bias::growth`]): one pair of distance maps serves both.
@@ -724,6 +745,9 @@ pub fn compare(
             let depth = (!seeds.is_empty()).then(|| ctx.discount_growth(kind, r, &mut seeds));
             if let Some(depth) = depth.as_ref().filter(|_| !seeds.is_empty()) {
                 ctx.discount_rounding(kind, r, depth, &mut seeds);
+            }
+            if !seeds.is_empty() {
+                ctx.discount_border_shift(c, kind, r, &mut seeds);
             }
             let seeded = !seeds.is_empty();
             let topo = ctx.topology(&raw, i, kind, p.min_area);

@@ -41,6 +41,7 @@ pub mod align;
 pub mod annotate;
 pub mod batch;
 pub mod binarize;
+pub mod border_shift;
 pub mod classify;
 pub mod compare;
 pub mod components;

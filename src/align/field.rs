@@ -24,8 +24,8 @@ use crate::mask::BitMask as Bits;
 /// Residual field: 64 px nodes, each searched over one tile around it within
 /// +-6 px. DeepPCB pairs drift non-uniformly by up to ~5 px (scale-like, and
 /// at scanner seams), which no rigid model removes.
-const FIELD_TILE: usize = 64;
-const FIELD_RANGE: i32 = 6;
+pub(crate) const FIELD_TILE: usize = 64;
+pub(crate) const FIELD_RANGE: i32 = 6;
 const FIELD_WINDOW: usize = 1;
 
 /// The residual field of `test` against `reference` (already globally

@@ -46,6 +46,7 @@ mod sums;
 mod warp;
 
 pub use field::DisplacementField;
+pub(crate) use field::{FIELD_RANGE, FIELD_TILE};
 pub use warp::{warp_mask, warp_reference, BlockOffsets};
 
 use sums::CoarseSums;

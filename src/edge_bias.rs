@@ -15,7 +15,7 @@
 //! window whose edges all face one way (a lone straight edge) gives no
 //! growth: there a moved edge is a shift, and stays the registration's
 //! business. The fit is repeated once without the edge pixels that stray
-//! more than [`OUTLIER`] px from the first one: a defect's own contour is a
+//! more than `OUTLIER` px from the first one: a defect's own contour is a
 //! minority of the window's and must not become its bias.
 //!
 //! **Local.** The window reaches [`LOCAL`] px beyond the difference on each

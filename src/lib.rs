@@ -226,7 +226,7 @@ impl PreparedReference {
 
     /// The test's `material`, or, when its automatic level disagrees with
     /// the reference's (their material shares differ by more than
-    /// [`LEVEL_AGREEMENT`]), the test binarized at the level that gives it
+    /// `LEVEL_AGREEMENT`), the test binarized at the level that gives it
     /// the reference's share ([`binarize::level_for_share`]): per-image
     /// levels follow each image's exposure, and this check keeps them on the
     /// same boundary of the part when the lighting changed between the two.

@@ -35,13 +35,13 @@
 //! the whole image 181 with seven lost, and a 3 px range 191 with none
 //! lost (its border margin of uncounted pixels is narrower).
 
-use crate::align::FIELD_RANGE;
+use crate::align::{FIELD_RANGE, FIELD_TILE};
 use crate::defect::DefectKind;
 use crate::mask::BitMask;
 
 /// How near the image border a difference is judged here, px: half the
 /// field's tile, where the border's own nodes are the nearest.
-pub const NEAR: usize = crate::align::FIELD_TILE / 2;
+pub const NEAR: usize = FIELD_TILE / 2;
 
 /// The largest shift tried, px: the field's own search range, any shift
 /// of which the border's node may have lacked the evidence to rule out.

@@ -469,11 +469,10 @@ impl<'a> Ctx<'a> {
         r: f32,
         seeds: &mut Vec<(usize, usize)>,
     ) {
-        let bounds = [c.min_x, c.max_x, c.min_y, c.max_y].map(|v| v as usize);
-        if !border_shift::near_border(bounds.into(), self.w, self.h) {
+        if !border_shift::near_border(box_of(c), self.w, self.h) {
             return;
         }
-        let win = self.around(bounds.into(), edge_bias::LOCAL);
+        let win = self.around(box_of(c), edge_bias::LOCAL);
         if border_shift::explains(self.rb, self.tb, win, seeds, kind, r) {
             seeds.clear();
         }
@@ -509,8 +508,7 @@ impl<'a> Ctx<'a> {
     /// around the component only. Computed for the components that may be
     /// kept only, so the full-image distance transforms are never needed.
     fn depth_window(&self, c: &Component) -> DepthWindow {
-        let bounds = [c.min_x, c.max_x, c.min_y, c.max_y].map(|v| v as usize);
-        let (x0, y0, x1, y1) = self.around(bounds.into(), self.depth_margin);
+        let (x0, y0, x1, y1) = self.around(box_of(c), self.depth_margin);
         let crop = |m: &BitMask| m.window(x0, y0, x1, y1);
         let [dr, dt] = boundary_distances([&crop(self.rb), &crop(self.tb)]);
         self.depths(x0, y0, x1 - x0, &dr, &dt)
@@ -555,6 +553,12 @@ fn bounds(pixels: &[(usize, usize)]) -> (usize, usize, usize, usize) {
         (usize::MAX, 0, usize::MAX, 0),
         |(x0, x1, y0, y1), &(x, y)| (x0.min(x), x1.max(x), y0.min(y), y1.max(y)),
     )
+}
+
+/// The box of component `c`: `(x0, x1, y0, y1)`, inclusive, as [`bounds`].
+fn box_of(c: &Component) -> (usize, usize, usize, usize) {
+    let [x0, x1, y0, y1] = [c.min_x, c.max_x, c.min_y, c.max_y].map(|v| v as usize);
+    (x0, x1, y0, y1)
 }
 
 /// How far a depth window reaches beyond the pixels it is read at, px: at

@@ -411,17 +411,19 @@ impl<'a> Ctx<'a> {
     }
 
     /// Drops from `seeds` (unexplained pixels of one difference of `kind`)
-    /// those within the tolerance `r` plus the local growth of the test's
-    /// edges in the direction of `kind`, at most `r` more (see
-    /// [`edge_bias`]). Returns the depths around the seeds, which reach
-    /// far enough for every region grown from them.
+    /// those within the tolerance `r` plus the local growth `g` of the
+    /// test's edges in the direction of `kind`, at most `r` more, and those
+    /// within `g` of the reference's own edge: what moving every edge by
+    /// `g` wears off, such as a tapering tip that goes back far more than
+    /// `g` (see [`edge_bias`]). Returns the depths around the seeds, which
+    /// reach far enough for every region grown from them.
     fn discount_growth(
         &self,
         kind: DefectKind,
         r: f32,
         seeds: &mut Vec<(usize, usize)>,
     ) -> DepthWindow {
-        let (depth, growth) = self.growth_around(seeds);
+        let (depth, reference, growth) = self.growth_around(seeds);
         let toward = match kind {
             DefectKind::Flash => growth,
             DefectKind::Cut => growth.map(|g| -g),
@@ -429,7 +431,12 @@ impl<'a> Ctx<'a> {
         let allowance = toward.unwrap_or(0.0).clamp(0.0, r);
         if allowance > 0.0 {
             let limit = 3.0 * (r + allowance);
-            seeds.retain(|&(x, y)| f32::from(depth.at(x, y)) > limit);
+            // A pixel's centre is half a pixel inside the edge its distance
+            // is measured to.
+            let worn = 3.0 * (allowance + 0.5);
+            seeds.retain(|&(x, y)| {
+                f32::from(depth.at(x, y)) > limit && f32::from(reference.at(x, y)) > worn
+            });
         }
         depth
     }
@@ -479,9 +486,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// The depths on a window reaching [`edge_bias::LOCAL`] px beyond the
-    /// box of `pixels` and more, and the test's edge growth there (see
-    /// [`edge_bias::growth`]): one pair of distance maps serves both.
-    fn growth_around(&self, pixels: &[(usize, usize)]) -> (DepthWindow, Option<f32>) {
+    /// box of `pixels` and more, the reference's own boundary distances
+    /// there, and the test's edge growth (see [`edge_bias::growth`]): one
+    /// pair of distance maps serves all three.
+    fn growth_around(&self, pixels: &[(usize, usize)]) -> (DepthWindow, DepthWindow, Option<f32>) {
         // The test's distances up to the largest offset measured are exact
         // this far inside the window's sides.
         const PAD: usize = 9;
@@ -500,7 +508,8 @@ impl<'a> Ctx<'a> {
             (by1 + edge_bias::LOCAL + 1).min(self.h) - y0,
         );
         let growth = edge_bias::growth(&rw, &tw, &dt, inner);
-        (self.depths(x0, y0, x1 - x0, &dr, &dt), growth)
+        let reference = self.window(x0, y0, x1 - x0, dr.iter().copied());
+        (self.depths(x0, y0, x1 - x0, &dr, &dt), reference, growth)
     }
 
     /// Depth (thirds of px) around the box of component `c`:
@@ -530,19 +539,28 @@ impl<'a> Ctx<'a> {
     }
 
     /// The depths of a window at `(x0, y0)`, `width` wide, from its two
-    /// distance maps, capped at what a window reaching the depth margin
-    /// beyond the pixels it is read at makes exact.
+    /// distance maps: the larger of the two.
     fn depths(&self, x0: usize, y0: usize, width: usize, dr: &[u8], dt: &[u8]) -> DepthWindow {
+        let larger = dr.iter().zip(dt).map(|(&r, &t)| r.max(t));
+        self.window(x0, y0, width, larger)
+    }
+
+    /// A window of `depth` at `(x0, y0)`, `width` wide, capped at what a
+    /// window reaching the depth margin beyond the pixels it is read at
+    /// makes exact.
+    fn window(
+        &self,
+        x0: usize,
+        y0: usize,
+        width: usize,
+        depth: impl Iterator<Item = u8>,
+    ) -> DepthWindow {
         let cap = u8::try_from(3 * self.depth_margin).unwrap_or(u8::MAX);
         DepthWindow {
             x0,
             y0,
             width,
-            depth: dr
-                .iter()
-                .zip(dt)
-                .map(|(&r, &t)| r.max(t).min(cap))
-                .collect(),
+            depth: depth.map(|d| d.min(cap)).collect(),
         }
     }
 }
@@ -960,6 +978,55 @@ mod tests {
         assert!(
             short.x >= 139 && short.x + short.width <= 151 && (64..=70).contains(&short.y),
             "{short:?}"
+        );
+    }
+
+    /// A pad with a thin wedge of copper tapering off to its right, and a
+    /// bar beyond the wedge's tip, so that edges face every way around it.
+    fn pad_with_wedge() -> Mask {
+        let mut m = Mask::new(240, 120);
+        rect(&mut m, 40, 30, 100, 82, 1);
+        rect(&mut m, 172, 20, 184, 100, 1);
+        // The wedge: 16 px tall at the pad, its tip 56 px on.
+        for y in 48..64u32 {
+            for x in 100..156u32 {
+                let half = 8.0 * (156.0 - x as f32) / 56.0;
+                if (y as f32 + 0.5 - 56.0).abs() < half {
+                    m.data[(y * m.width + x) as usize] = 1;
+                }
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn a_wedge_worn_back_by_narrower_etching_is_not_a_defect() {
+        // Every edge 2 px in: the wedge's tip goes back 2 / sin(8 deg),
+        // about 14 px, far from any test material, but all of what went is
+        // within 2 px of the reference's edge.
+        let r = pad_with_wedge();
+        let t = BitMask::from_mask(&r)
+            .not()
+            .dilate_disk(2.0)
+            .not()
+            .to_mask();
+        let d = compare_default(&r, &t);
+        assert!(d.is_empty(), "{d:?}");
+        // A bite 8 px into the pad on the worn board is still a defect.
+        let mut bitten = t.clone();
+        rect(&mut bitten, 60, 32, 70, 40, 0);
+        let d = compare_default(&r, &bitten);
+        assert_eq!(d.len(), 1, "{d:?}");
+        let b = &d[0];
+        // The bite's box, or up to the worn band around it.
+        assert_eq!(b.kind, DefectKind::Cut);
+        assert!(
+            (58..=60).contains(&b.x) && (70..=72).contains(&(b.x + b.width)),
+            "{b:?}"
+        );
+        assert!(
+            (30..=32).contains(&b.y) && (40..=42).contains(&(b.y + b.height)),
+            "{b:?}"
         );
     }
 

@@ -28,9 +28,15 @@
 //! to (flash where the test grew, cut where it shrank) is judged against the
 //! tolerance *plus* the growth, at most twice the tolerance: a uniformly
 //! wider trace is not a defect, a spur reaching the tolerance beyond the
-//! grown edge is. HALCON's variation model widens its tolerance band with
-//! the edge variation in the same spirit; here the band follows the
-//! measured edge placement of the pair itself, not of a training set.
+//! grown edge is. What moving every edge by the growth wears off is also
+//! no defect: pixels within the growth (and half a pixel, from a pixel's
+//! centre to its edge) of the reference's own edge, where a tapering tip
+//! goes back by the growth over the sine of its half-angle, far beyond
+//! any tolerance, or a slot narrower than twice the growth fills. A trace
+//! worn away altogether that way is still an open by topology if its loss
+//! parts what it joined. HALCON's variation model widens its tolerance
+//! band with the edge variation in the same spirit; here the band follows
+//! the measured edge placement of the pair itself, not of a training set.
 
 use crate::mask::Mask;
 

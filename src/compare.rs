@@ -300,8 +300,16 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Facts about raw component `i` of `raw` (class `kind`).
-    fn topology(&mut self, raw: &Labeling, i: usize, kind: DefectKind, min_area: u32) -> Topology {
+    /// Facts about raw component `i` of `raw` (class `kind`), and the
+    /// components of common material it touches: for a flash, the
+    /// reference's nets it lies on.
+    fn topology(
+        &mut self,
+        raw: &Labeling,
+        i: usize,
+        kind: DefectKind,
+        min_area: u32,
+    ) -> (Topology, Vec<u32>) {
         self.ensure_labels();
         let (w, h) = (self.w, self.h);
         let (rb, tb) = (self.rb, self.tb);
@@ -356,7 +364,24 @@ impl<'a> Ctx<'a> {
             }
             DefectKind::Cut => topo.splits = seen.len() >= 2,
         }
-        topo
+        (topo, seen)
+    }
+
+    /// The reference's nets (labels of its components) a difference of
+    /// `kind` lies on: a cut's, those under its `seeds`; a flash's, those
+    /// it touches (`touched`, from [`Ctx::topology`]).
+    fn nets_of(&self, kind: DefectKind, seeds: &[(usize, usize)], touched: &[u32]) -> Vec<u32> {
+        if kind == DefectKind::Flash {
+            return touched.to_vec();
+        }
+        let labels = self.r_labels.as_ref().expect("labelled by topology");
+        let mut nets: Vec<u32> = seeds
+            .iter()
+            .map(|&(x, y)| labels.label_at(x as u32, y as u32))
+            .collect();
+        nets.sort_unstable();
+        nets.dedup();
+        nets
     }
 
     /// Whether flash component `i` of `raw` joins two reference components
@@ -421,9 +446,10 @@ impl<'a> Ctx<'a> {
         &self,
         kind: DefectKind,
         r: f32,
+        nets: &[u32],
         seeds: &mut Vec<(usize, usize)>,
     ) -> DepthWindow {
-        let (depth, reference, growth) = self.growth_around(seeds);
+        let (depth, reference, growth) = self.growth_around(seeds, nets);
         let toward = match kind {
             DefectKind::Flash => growth,
             DefectKind::Cut => growth.map(|g| -g),
@@ -488,8 +514,13 @@ impl<'a> Ctx<'a> {
     /// The depths on a window reaching [`edge_bias::LOCAL`] px beyond the
     /// box of `pixels` and more, the reference's own boundary distances
     /// there, and the test's edge growth (see [`edge_bias::growth`]): one
-    /// pair of distance maps serves all three.
-    fn growth_around(&self, pixels: &[(usize, usize)]) -> (DepthWindow, DepthWindow, Option<f32>) {
+    /// pair of distance maps serves all three. The growth is of the edges
+    /// of `nets` where the window holds enough of them.
+    fn growth_around(
+        &self,
+        pixels: &[(usize, usize)],
+        nets: &[u32],
+    ) -> (DepthWindow, DepthWindow, Option<f32>) {
         // The test's distances up to the largest offset measured are exact
         // this far inside the window's sides.
         const PAD: usize = 9;
@@ -507,7 +538,10 @@ impl<'a> Ctx<'a> {
             (bx1 + edge_bias::LOCAL + 1).min(self.w) - x0,
             (by1 + edge_bias::LOCAL + 1).min(self.h) - y0,
         );
-        let growth = edge_bias::growth(&rw, &tw, &dt, inner);
+        let labels = self.r_labels.as_ref().expect("labelled by topology");
+        let own =
+            |x: usize, y: usize| nets.contains(&labels.label_at((x0 + x) as u32, (y0 + y) as u32));
+        let growth = edge_bias::growth(&rw, &tw, &dt, inner, own);
         let reference = self.window(x0, y0, x1 - x0, dr.iter().copied());
         (self.depths(x0, y0, x1 - x0, &dr, &dt), reference, growth)
     }
@@ -764,7 +798,11 @@ pub fn compare(
             // the deepest pixels (the middle of the gap or bridge).
             seeds.clear();
             seeds.extend(pixels_in(unexpl, &raw, i));
-            let depth = (!seeds.is_empty()).then(|| ctx.discount_growth(kind, r, &mut seeds));
+            let (topo, touched) = ctx.topology(&raw, i, kind, p.min_area);
+            let depth = (!seeds.is_empty()).then(|| {
+                let nets = ctx.nets_of(kind, &seeds, &touched);
+                ctx.discount_growth(kind, r, &nets, &mut seeds)
+            });
             if let Some(depth) = depth.as_ref().filter(|_| !seeds.is_empty()) {
                 ctx.discount_rounding(kind, r, depth, &mut seeds);
             }
@@ -772,7 +810,6 @@ pub fn compare(
                 ctx.discount_border_shift(c, kind, r, &mut seeds);
             }
             let seeded = !seeds.is_empty();
-            let topo = ctx.topology(&raw, i, kind, p.min_area);
             if !seeded && !topo.changed() {
                 continue;
             }
@@ -979,6 +1016,22 @@ mod tests {
             short.x >= 139 && short.x + short.width <= 151 && (64..=70).contains(&short.y),
             "{short:?}"
         );
+    }
+
+    #[test]
+    fn neighbouring_nets_etched_apart_are_not_defects() {
+        // Two pads 20 px apart, one etched 3 px wider a side, the other 3 px
+        // narrower, the test placed 1 px right: each pad's edges stand 4 px
+        // off on one side, beyond the tolerance. Averaged over both pads,
+        // the growth is none; each pad's own is 3 px.
+        let mut r = Mask::new(140, 80);
+        rect(&mut r, 20, 20, 60, 60, 1);
+        rect(&mut r, 80, 20, 120, 60, 1);
+        let mut t = Mask::new(140, 80);
+        rect(&mut t, 18, 17, 64, 63, 1);
+        rect(&mut t, 84, 23, 118, 57, 1);
+        let d = compare_default(&r, &t);
+        assert!(d.is_empty(), "{d:?}");
     }
 
     /// A pad with a thin wedge of copper tapering off to its right, and a

@@ -18,6 +18,18 @@
 //! more than `OUTLIER` px from the first one: a defect's own contour is a
 //! minority of the window's and must not become its bias.
 //!
+//! **By net.** Etching wears each copper region by its own amount (a
+//! narrow trace and a wide pad, or two nets plated differently, do not
+//! move alike), but the registration's residual is one shift for the
+//! window. So where the window holds enough edge of the nets the
+//! difference lies on (the reference's components under a cut, or those a
+//! flash touches), their growth is fitted on its own, `o = g_own + s . n`
+//! on their edges and `o = g_rest + s . n` on the others', one shift `s`
+//! for both: a pad etched 3 px wider beside one etched 3 px narrower is
+//! neither's defect, where the window's one growth would be none. Where
+//! the own nets' edges are too few, or leave their growth confounded with
+//! the shift even so, the window's growth stands for theirs.
+//!
 //! **Local.** The window reaches [`LOCAL`] px beyond the difference on each
 //! side. Etching and exposure change over centimetres, many times that; a
 //! defect spans at most a few tens of pixels of edge (DeepPCB's loosest
@@ -66,20 +78,35 @@ const MAX_VARIANCE_FACTOR: f64 = 4.0;
 /// (positive: the test's material is wider), in the rectangle `x0..x1` x
 /// `y0..y1` of `reference` (its material as bytes); `test` and `test_distance`
 /// (the test's chamfer boundary distance in thirds of a pixel, as
-/// `compare::boundary_distances` gives it) cover the same window. `None`
+/// `compare::boundary_distances` gives it) cover the same window. `own`
+/// tells the window's pixels of the nets the difference is on: where it
+/// holds enough of their edges, the growth is theirs, the rest of the
+/// window's edges sharing only the shift (see the module doc). `None`
 /// where the window's edges do not tell growth from shift.
 pub fn growth(
     reference: &Mask,
     test: &Mask,
     test_distance: &[u8],
-    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    window: (usize, usize, usize, usize),
+    own: impl Fn(usize, usize) -> bool,
 ) -> Option<f32> {
-    let samples = contour_offsets(reference, test, test_distance, (x0, y0, x1, y1));
-    let first = fit(samples.iter())?;
+    let samples = contour_offsets(reference, test, test_distance, window, own);
+    let owned = samples.iter().filter(|s| s.own).count();
+    [true, false]
+        .into_iter()
+        .filter(|&by_net| !by_net || owned >= MIN_EDGE_PIXELS)
+        .find_map(|by_net| fit_twice(&samples, by_net))
+}
+
+/// The fit, repeated without the samples farther than [`OUTLIER`] from
+/// the first: the growth of the difference's own nets when `by_net`, else
+/// of the whole window.
+fn fit_twice(samples: &[Sample], by_net: bool) -> Option<f32> {
+    let first = fit(samples.iter(), by_net)?;
     let kept = samples
         .iter()
         .filter(|s| (s.offset - first.predict(s)).abs() <= OUTLIER);
-    fit(kept).map(|f| f.growth)
+    fit(kept, by_net).map(|f| f.growth)
 }
 
 /// One contour pixel of the reference: its outward normal and the test's
@@ -88,6 +115,8 @@ struct Sample {
     nx: f32,
     ny: f32,
     offset: f32,
+    /// On one of the difference's own nets.
+    own: bool,
 }
 
 /// The reference's contour pixels in the rectangle (one pixel in from the
@@ -98,6 +127,7 @@ fn contour_offsets(
     test: &Mask,
     test_distance: &[u8],
     (x0, y0, x1, y1): (usize, usize, usize, usize),
+    own: impl Fn(usize, usize) -> bool,
 ) -> Vec<Sample> {
     let w = reference.width as usize;
     let r = |x: usize, y: usize| reference.data[y * w + x] != 0;
@@ -135,74 +165,102 @@ fn contour_offsets(
                 nx: nx as f32 / norm,
                 ny: ny as f32 / norm,
                 offset: offset.clamp(-CLAMP, CLAMP),
+                own: own(x, y),
             });
         }
     }
     out
 }
 
-/// A fitted `offset = growth + shift . normal`.
+/// A fitted `offset = growth + shift . normal`, the growth of the own nets'
+/// edges `growth` and of the others' `rest` when fitted by net.
 struct Fit {
     growth: f32,
+    rest: f32,
     sx: f32,
     sy: f32,
 }
 
 impl Fit {
     fn predict(&self, s: &Sample) -> f32 {
-        self.growth + self.sx * s.nx + self.sy * s.ny
+        let growth = if s.own { self.growth } else { self.rest };
+        growth + self.sx * s.nx + self.sy * s.ny
     }
 }
 
-/// Least squares over `samples`, or `None` when they are too few or face
-/// too nearly one way (see [`MAX_VARIANCE_FACTOR`]).
-fn fit<'a>(samples: impl Iterator<Item = &'a Sample>) -> Option<Fit> {
-    // Normal equations of the design rows [1, nx, ny].
-    let mut a = [[0f64; 3]; 3];
-    let mut b = [0f64; 3];
+/// Least squares over `samples`, with a growth of their own for the own
+/// nets' edges when `by_net`, or `None` when the samples (the own nets',
+/// by net) are too few or face too nearly one way (see
+/// [`MAX_VARIANCE_FACTOR`]).
+fn fit<'a>(samples: impl Iterator<Item = &'a Sample>, by_net: bool) -> Option<Fit> {
+    // Normal equations of the design rows [own, rest, nx, ny]; without
+    // `by_net` (or with no other net's edge) every edge counts as own.
+    let mut a = [[0f64; 4]; 4];
+    let mut b = [0f64; 4];
     let mut n = 0usize;
     for s in samples {
-        let row = [1.0, f64::from(s.nx), f64::from(s.ny)];
-        for i in 0..3 {
-            for j in 0..3 {
+        let own = !by_net || s.own;
+        let row = [
+            f64::from(u8::from(own)),
+            f64::from(u8::from(!own)),
+            f64::from(s.nx),
+            f64::from(s.ny),
+        ];
+        for i in 0..4 {
+            for j in 0..4 {
                 a[i][j] += row[i] * row[j];
             }
             b[i] += row[i] * f64::from(s.offset);
         }
-        n += 1;
+        n += usize::from(own);
     }
     if n < MIN_EDGE_PIXELS {
         return None;
     }
-    let inverse = invert3(&a)?;
+    if a[1][1] == 0.0 {
+        // No other edge: its growth is no unknown.
+        a[1][1] = 1.0;
+    }
+    let inverse = invert(a)?;
     // With normals facing every way equally, the growth's variance factor
     // (inverse[0][0] times n) is 1.
     if inverse[0][0] * n as f64 > MAX_VARIANCE_FACTOR {
         return None;
     }
-    let solve = |i: usize| (0..3).map(|j| inverse[i][j] * b[j]).sum::<f64>() as f32;
+    let solve = |i: usize| (0..4).map(|j| inverse[i][j] * b[j]).sum::<f64>() as f32;
     Some(Fit {
         growth: solve(0),
-        sx: solve(1),
-        sy: solve(2),
+        rest: solve(1),
+        sx: solve(2),
+        sy: solve(3),
     })
 }
 
-/// The inverse of a symmetric 3x3 matrix, or `None` when it is singular.
-fn invert3(m: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
-    let cofactor = |i: usize, j: usize| {
-        let (r0, r1) = ((i + 1) % 3, (i + 2) % 3);
-        let (c0, c1) = ((j + 1) % 3, (j + 2) % 3);
-        m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0]
-    };
-    let det: f64 = (0..3).map(|j| m[0][j] * cofactor(0, j)).sum();
-    if det.abs() < 1e-9 {
-        return None;
-    }
-    let mut inv = [[0f64; 3]; 3];
+/// The inverse of a symmetric positive semi-definite matrix by
+/// Gauss-Jordan elimination, or `None` when it is singular.
+fn invert<const N: usize>(mut m: [[f64; N]; N]) -> Option<[[f64; N]; N]> {
+    let mut inv = [[0f64; N]; N];
     for (i, row) in inv.iter_mut().enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = cofactor(j, i) / det;
+        row[i] = 1.0;
+    }
+    for col in 0..N {
+        let pivot = (col..N).max_by(|&p, &q| m[p][col].abs().total_cmp(&m[q][col].abs()))?;
+        if m[pivot][col].abs() < 1e-9 {
+            return None;
+        }
+        m.swap(col, pivot);
+        inv.swap(col, pivot);
+        let d = m[col][col];
+        for j in 0..N {
+            m[col][j] /= d;
+            inv[col][j] /= d;
+        }
+        for r in (0..N).filter(|&r| r != col) {
+            let f = m[r][col];
+            for j in 0..N {
+                m[r][j] -= f * m[col][j];
+                inv[r][j] -= f * inv[col][j];
+            }
         }
     }
     Some(inv)
@@ -226,7 +284,7 @@ mod tests {
     fn measured(reference: &Mask, test: &Mask) -> Option<f32> {
         let [_, dt] = boundary_distances([reference, test]);
         let (w, h) = (reference.width as usize, reference.height as usize);
-        growth(reference, test, &dt, (0, 0, w, h))
+        growth(reference, test, &dt, (0, 0, w, h), |_, _| true)
     }
 
     #[test]

@@ -1034,6 +1034,31 @@ mod tests {
         assert!(d.is_empty(), "{d:?}");
     }
 
+    #[test]
+    fn a_long_edge_moved_back_is_not_a_defect_but_a_bite_in_it_is() {
+        // A plane's right edge 300 px long, 3 px back in the test, where the
+        // reference's edge has a 2 px step: there the band is 5 px wide,
+        // beyond the tolerance, and every edge around faces one way.
+        let mut r = Mask::new(200, 400);
+        rect(&mut r, 0, 50, 100, 350, 1);
+        rect(&mut r, 100, 190, 102, 200, 1);
+        let mut t = Mask::new(200, 400);
+        rect(&mut t, 0, 50, 97, 350, 1);
+        let d = compare_default(&r, &t);
+        assert!(d.is_empty(), "{d:?}");
+        // A bite 8 px into the moved edge is a defect.
+        rect(&mut t, 89, 260, 97, 270, 0);
+        let d = compare_default(&r, &t);
+        assert_eq!(d.len(), 1, "{d:?}");
+        let b = &d[0];
+        assert_eq!(b.kind, DefectKind::Cut);
+        assert!(
+            (88..=89).contains(&b.x) && (258..=260).contains(&b.y),
+            "{b:?}"
+        );
+        assert!((268..=272).contains(&(b.y + b.height)), "{b:?}");
+    }
+
     /// A pad with a thin wedge of copper tapering off to its right, and a
     /// bar beyond the wedge's tip, so that edges face every way around it.
     fn pad_with_wedge() -> Mask {

@@ -10,13 +10,19 @@
 //! a window around the difference the offsets are fitted by least squares
 //! as `o = g + s . n`, `n` the contour's outward normal: `s` is a local
 //! shift (what the registration left, which the tolerance absorbs) and `g`
-//! the uniform *growth*, the same on every side of every structure. Only
-//! the two together are told apart by edges that face different ways, so a
-//! window whose edges all face one way (a lone straight edge) gives no
-//! growth: there a moved edge is a shift, and stays the registration's
-//! business. The fit is repeated once without the edge pixels that stray
-//! more than `OUTLIER` px from the first one: a defect's own contour is a
-//! minority of the window's and must not become its bias.
+//! the uniform *growth*, the same on every side of every structure. The
+//! fit is repeated once without the edge pixels that stray more than
+//! `OUTLIER` px from the first one: a defect's own contour is a minority of
+//! the window's and must not become its bias.
+//!
+//! **One way.** Only edges that face different ways tell growth from
+//! shift. Where the window's edges all face one way (a long straight edge
+//! of a plane or a wide trace), the fit is not trusted, and the *median*
+//! offset along them stands for the growth: a band of one width along the
+//! whole edge is the edge displaced, by etching or by what the registration
+//! left, either way no defect; a bite or a spur is a minority of the edge
+//! and does not move the median. On the DeepPCB train pairs this took the
+//! false calls from 189 to 181 and no true defect.
 //!
 //! **By net.** Etching wears each copper region by its own amount (a
 //! narrow trace and a wide pad, or two nets plated differently, do not
@@ -81,8 +87,9 @@ const MAX_VARIANCE_FACTOR: f64 = 4.0;
 /// `compare::boundary_distances` gives it) cover the same window. `own`
 /// tells the window's pixels of the nets the difference is on: where it
 /// holds enough of their edges, the growth is theirs, the rest of the
-/// window's edges sharing only the shift (see the module doc). `None`
-/// where the window's edges do not tell growth from shift.
+/// window's edges sharing only the shift; where the edges all face one
+/// way, their median offset (see the module doc). `None` where the window
+/// holds too few edges to measure.
 pub fn growth(
     reference: &Mask,
     test: &Mask,
@@ -96,6 +103,20 @@ pub fn growth(
         .into_iter()
         .filter(|&by_net| !by_net || owned >= MIN_EDGE_PIXELS)
         .find_map(|by_net| fit_twice(&samples, by_net))
+        .or_else(|| one_way(&samples))
+}
+
+/// Where the edges all face one way, the median offset along them: a band
+/// of one width along an edge is its displacement, whichever of growth and
+/// shift it is.
+fn one_way(samples: &[Sample]) -> Option<f32> {
+    if samples.len() < MIN_EDGE_PIXELS {
+        return None;
+    }
+    let mut offsets: Vec<f32> = samples.iter().map(|s| s.offset).collect();
+    let mid = offsets.len() / 2;
+    let (_, median, _) = offsets.select_nth_unstable_by(mid, f32::total_cmp);
+    Some(*median)
 }
 
 /// The fit, repeated without the samples farther than [`OUTLIER`] from
@@ -221,6 +242,10 @@ fn fit<'a>(samples: impl Iterator<Item = &'a Sample>, by_net: bool) -> Option<Fi
         // No other edge: its growth is no unknown.
         a[1][1] = 1.0;
     }
+    // A shift along a lone trace is not measured by its edges: held at
+    // none by a faint prior, it leaves the growth across it measured.
+    a[2][2] += 1e-6 * n as f64;
+    a[3][3] += 1e-6 * n as f64;
     let inverse = invert(a)?;
     // With normals facing every way equally, the growth's variance factor
     // (inverse[0][0] times n) is 1.
@@ -303,11 +328,23 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_edge_tells_nothing() {
-        // The window holds one straight edge: moved out, it may be a shift.
+    fn a_lone_trace_gives_its_growth() {
+        // A trace across the window, 2 px wider a side and 1 px lower: its
+        // edges move 1 and 3 px out; the shift along it is not measured.
+        let r = bar(80, 80, (0, 30, 80, 40));
+        let t = bar(80, 80, (0, 29, 80, 43));
+        let got = measured(&r, &t).expect("both sides of a trace");
+        assert!((got - 2.0).abs() < 0.6, "{got}");
+    }
+
+    #[test]
+    fn a_lone_edge_gives_its_displacement() {
+        // The window holds one straight edge, 3 px out: growth or shift,
+        // the band along it is 3 px wide.
         let r = bar(80, 80, (0, 0, 80, 40));
         let t = bar(80, 80, (0, 0, 80, 43));
-        assert_eq!(measured(&r, &t), None);
+        let got = measured(&r, &t).expect("80 px of edge");
+        assert!((got - 3.0).abs() < 0.6, "{got}");
     }
 
     #[test]

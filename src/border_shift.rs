@@ -11,16 +11,20 @@
 //! the registered images differ by a crescent of flash beside a crescent
 //! of cut on one structure: a misregistration, not a defect.
 //!
-//! **The rule.** For a difference within [`NEAR`] px of the image border,
+//! The same holds at a crop line, where both scans were cut inside the
+//! image ([`crate::frame`]): there the frame's side is the border, and
+//! nothing beyond it is known or counted.
+//!
+//! **The rule.** For a difference within [`NEAR`] px of the frame's side,
 //! the reference is shifted by each `(dx, dy)` up to [`RANGE`] px, and the
 //! shift whose pixels differ least from the test's on a window reaching
 //! [`crate::edge_bias::LOCAL`] px around the difference is the local
-//! registration. Only pixels at least [`RANGE`] px inside the image are
+//! registration. Only pixels at least [`RANGE`] px inside the frame are
 //! counted, the same for every shift: a shift that moved a difference out
 //! of what it counts would otherwise win for nothing. No shift wins a tie
 //! with one nearer zero. If, with that shift, none of the difference's
 //! unexplained pixels is still an unexplained difference at the tolerance
-//! (nor has its shifted reference outside the image, where nothing is
+//! (nor has its shifted reference outside the frame, where nothing is
 //! known), the difference is explained.
 //! A spur or a bite is not: the window holds the edges around it, and a
 //! shift that moves the reference over the defect moves those edges off
@@ -33,13 +37,16 @@
 //! [`NEAR`] and [`RANGE`] come from the field, not from this data; as a
 //! check, 16 px gives 199 false calls, 64 px 190 but one true defect lost,
 //! the whole image 181 with seven lost, and a 3 px range 191 with none
-//! lost (its border margin of uncounted pixels is narrower).
+//! lost (its border margin of uncounted pixels is narrower). Taking the
+//! frame's sides for the image's (crop lines too) changed no DeepPCB
+//! result.
 
 use crate::align::{FIELD_RANGE, FIELD_TILE};
 use crate::defect::DefectKind;
+use crate::frame::Frame;
 use crate::mask::BitMask;
 
-/// How near the image border a difference is judged here, px: half the
+/// How near the frame's side a difference is judged here, px: half the
 /// field's tile, where the border's own nodes are the nearest.
 pub const NEAR: usize = FIELD_TILE / 2;
 
@@ -48,23 +55,26 @@ pub const NEAR: usize = FIELD_TILE / 2;
 pub const RANGE: i64 = FIELD_RANGE as i64;
 
 /// Whether the box `(x0, x1, y0, y1)` (inclusive) lies within [`NEAR`] px
-/// of the border of an image `w` x `h`.
-pub fn near_border((x0, x1, y0, y1): (usize, usize, usize, usize), w: usize, h: usize) -> bool {
-    x0 < NEAR || y0 < NEAR || x1 + NEAR >= w || y1 + NEAR >= h
+/// of the side of `frame`.
+#[must_use]
+pub fn near_border((x0, x1, y0, y1): (usize, usize, usize, usize), frame: &Frame) -> bool {
+    x0 < frame.x0 + NEAR || y0 < frame.y0 + NEAR || x1 + NEAR >= frame.x1 || y1 + NEAR >= frame.y1
 }
 
 /// Whether the reference `rb`, registered again on the window `win`
 /// (`(x0, y0, x1, y1)`, ends exclusive), leaves none of `seeds` an
-/// unexplained difference of `kind` at tolerance `r` against the test `tb`.
+/// unexplained difference of `kind` at tolerance `r` against the test `tb`,
+/// both known inside `frame` only.
 pub fn explains(
     rb: &BitMask,
     tb: &BitMask,
+    frame: &Frame,
     win: (usize, usize, usize, usize),
     seeds: &[(usize, usize)],
     kind: DefectKind,
     r: f32,
 ) -> bool {
-    let d = best_shift(rb, tb, win);
+    let d = best_shift(rb, tb, frame, win);
     if d == (0, 0) {
         return false;
     }
@@ -77,7 +87,7 @@ pub fn explains(
     let mut rs = BitMask::new(x1 - x0, y1 - y0);
     for y in y0..y1 {
         for x in x0..x1 {
-            let v = shifted(rb, x, y, d).unwrap_or_else(|| tb.get(x, y));
+            let v = shifted(rb, frame, x, y, d).unwrap_or_else(|| tb.get(x, y));
             if v {
                 rs.set(x - x0, y - y0);
             }
@@ -88,10 +98,10 @@ pub fn explains(
         DefectKind::Cut => (&rs, &t),
     };
     let (near_other, near_gap) = (other.dilate_disk(r), mine.not().dilate_disk(r));
-    // A seed whose shifted reference lies outside the image is not
+    // A seed whose shifted reference lies outside the frame is not
     // explained: nothing is known of what would be there.
     !seeds.iter().any(|&(x, y)| {
-        let known = shifted(rb, x, y, d).is_some();
+        let known = shifted(rb, frame, x, y, d).is_some();
         let (x, y) = (x - x0, y - y0);
         !known
             || mine.get(x, y) && !other.get(x, y) && !(near_other.get(x, y) && near_gap.get(x, y))
@@ -99,10 +109,11 @@ pub fn explains(
 }
 
 /// The reference's pixel that lands on `(x, y)` when it is shifted by
-/// `d`, if it lies in the image.
-fn shifted(rb: &BitMask, x: usize, y: usize, (dx, dy): (i64, i64)) -> Option<bool> {
+/// `d`, if it lies in `frame`.
+fn shifted(rb: &BitMask, frame: &Frame, x: usize, y: usize, (dx, dy): (i64, i64)) -> Option<bool> {
     let (sx, sy) = (x as i64 - dx, y as i64 - dy);
-    let inside = (0..rb.width as i64).contains(&sx) && (0..rb.height as i64).contains(&sy);
+    let inside = (frame.x0 as i64..frame.x1 as i64).contains(&sx)
+        && (frame.y0 as i64..frame.y1 as i64).contains(&sy);
     inside.then(|| rb.get(sx as usize, sy as usize))
 }
 
@@ -110,13 +121,19 @@ fn shifted(rb: &BitMask, x: usize, y: usize, (dx, dy): (i64, i64)) -> Option<boo
 /// fewest pixels differing from the test on `win`; `(0, 0)` unless another
 /// is strictly better. Only the pixels every shift's reference covers are
 /// counted, so all shifts are judged on the same pixels (a shift that
-/// moved a difference out of what it counts would win for nothing).
-fn best_shift(rb: &BitMask, tb: &BitMask, win: (usize, usize, usize, usize)) -> (i64, i64) {
+/// moved a difference out of what it counts would win for nothing), and
+/// only inside `frame`.
+fn best_shift(
+    rb: &BitMask,
+    tb: &BitMask,
+    frame: &Frame,
+    win: (usize, usize, usize, usize),
+) -> (i64, i64) {
     let m = RANGE as usize;
-    let (x0, y0) = (win.0.max(m), win.1.max(m));
+    let (x0, y0) = (win.0.max(frame.x0 + m), win.1.max(frame.y0 + m));
     let (x1, y1) = (
-        win.2.min(rb.width.saturating_sub(m)),
-        win.3.min(rb.height.saturating_sub(m)),
+        win.2.min(frame.x1.saturating_sub(m)),
+        win.3.min(frame.y1.saturating_sub(m)),
     );
     if x0 >= x1 || y0 >= y1 {
         return (0, 0);
@@ -148,21 +165,33 @@ mod tests {
     /// hold the field to), beside traces that hold the rest in place; with
     /// `spur`, a 10 x 6 px spur on the test's disc.
     fn border_arcs(dy: usize, spur: bool) -> (BitMask, BitMask) {
+        arcs(0, (60, 0), dy, spur)
+    }
+
+    /// A disc whose centre is on column `left`, nothing left of it, and
+    /// bars from column `bars` on, from row `below` on; the test's disc
+    /// `dy` px lower, with a spur if `spur`.
+    fn arcs(
+        left: usize,
+        (bars, below): (usize, usize),
+        dy: usize,
+        spur: bool,
+    ) -> (BitMask, BitMask) {
         let (w, h) = (200, 200);
         let mut r = BitMask::new(w, h);
         let mut t = BitMask::new(w, h);
         for y in 0..h {
-            for x in 0..w {
+            for x in left..w {
                 let disc = |cy: usize| {
-                    let (ex, ey) = (x as i64, y as i64 - cy as i64);
+                    let (ex, ey) = ((x - left) as i64, y as i64 - cy as i64);
                     ex * ex + ey * ey <= 400
                 };
-                let trace = (60..200).contains(&x) && (y / 10) % 2 == 0;
+                let trace = x >= bars && y >= below && (y / 10) % 2 == 0;
+                let spur = spur && (left + 18..left + 30).contains(&x) && (37..43).contains(&y);
                 if disc(40) || trace {
                     r.set(x, y);
                 }
-                if disc(40 + dy) || trace || spur && (18..30).contains(&x) && (37..43).contains(&y)
-                {
+                if disc(40 + dy) || trace || spur {
                     t.set(x, y);
                 }
             }
@@ -173,6 +202,15 @@ mod tests {
     #[test]
     fn a_border_arc_off_by_a_few_px_is_not_a_defect() {
         let (r, t) = border_arcs(5, false);
+        let found = compare(&r, &t, None, &CompareParams::default());
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn an_arc_off_at_a_crop_line_is_not_a_defect() {
+        // Both scans cut at column 50, through the disc and the bars below
+        // it: the crop line, not the image border, cuts the disc.
+        let (r, t) = arcs(50, (50, 100), 5, false);
         let found = compare(&r, &t, None, &CompareParams::default());
         assert!(found.is_empty(), "{found:?}");
     }
@@ -218,7 +256,8 @@ mod tests {
     #[test]
     fn a_shift_is_found_where_the_window_holds_it() {
         let (r, t) = border_arcs(4, false);
-        assert_eq!(best_shift(&r, &t, (0, 10, 40, 80)), (0, 4));
-        assert_eq!(best_shift(&r, &r, (0, 10, 40, 80)), (0, 0));
+        let frame = Frame::image(r.width, r.height);
+        assert_eq!(best_shift(&r, &t, &frame, (0, 10, 40, 80)), (0, 4));
+        assert_eq!(best_shift(&r, &r, &frame, (0, 10, 40, 80)), (0, 0));
     }
 }

@@ -493,7 +493,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Drops all of `seeds` (unexplained pixels of the difference `c` of
-    /// `kind`) when `c` lies near the image border and registering the
+    /// `kind`) when `c` lies near the frame's side and registering the
     /// reference again on its window explains them (see [`border_shift`]).
     fn discount_border_shift(
         &self,
@@ -502,11 +502,11 @@ impl<'a> Ctx<'a> {
         r: f32,
         seeds: &mut Vec<(usize, usize)>,
     ) {
-        if !border_shift::near_border(box_of(c), self.w, self.h) {
+        if !border_shift::near_border(box_of(c), &self.frame) {
             return;
         }
         let win = self.around(box_of(c), edge_bias::LOCAL);
-        if border_shift::explains(self.rb, self.tb, win, seeds, kind, r) {
+        if border_shift::explains(self.rb, self.tb, &self.frame, win, seeds, kind, r) {
             seeds.clear();
         }
     }

@@ -542,8 +542,10 @@ impl<'a> Ctx<'a> {
         let own =
             |x: usize, y: usize| nets.contains(&labels.label_at((x0 + x) as u32, (y0 + y) as u32));
         let growth = edge_bias::growth(&rw, &tw, &dt, inner, own);
-        let reference = self.window(x0, y0, x1 - x0, dr.iter().copied());
-        (self.depths(x0, y0, x1 - x0, &dr, &dt), reference, growth)
+        let depth = self.depths(x0, y0, x1 - x0, &dr, &dt);
+        // Capped in place: the map is not needed beyond this window.
+        let reference = self.window(x0, y0, x1 - x0, dr.into_iter());
+        (depth, reference, growth)
     }
 
     /// Depth (thirds of px) around the box of component `c`:

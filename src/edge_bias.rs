@@ -114,24 +114,26 @@ pub fn growth(
 ) -> Option<f32> {
     let samples = contour_offsets(reference, test, test_distance, window, own);
     let owned = samples.iter().filter(|s| s.own).count();
-    [true, false]
-        .into_iter()
-        .filter(|&by_net| !by_net || owned >= MIN_EDGE_PIXELS)
-        .find_map(|by_net| fit_twice(&samples, by_net))
+    // With every edge its own nets', the fit by net is the window's.
+    let by_net = owned >= MIN_EDGE_PIXELS && owned < samples.len();
+    by_net
+        .then(|| fit_twice(&samples, true))
+        .flatten()
+        .or_else(|| fit_twice(&samples, false))
         .or_else(|| one_way(&samples))
 }
 
-/// Where the edges all face one way, the median offset along them: a band
-/// of one width along an edge is its displacement, whichever of growth and
-/// shift it is.
+/// Where the fit fails, the median offset along the edges, if they face
+/// one way or their offsets agree with it: a band of one width along an
+/// edge is its displacement, whichever of growth and shift it is.
 fn one_way(samples: &[Sample]) -> Option<f32> {
+    if samples.len() < MIN_EDGE_PIXELS {
+        return None;
+    }
     let n = samples.len() as f32;
     let (sx, sy) = samples
         .iter()
         .fold((0.0, 0.0), |(x, y), s| (x + s.nx, y + s.ny));
-    if samples.len() < MIN_EDGE_PIXELS {
-        return None;
-    }
     let mut offsets: Vec<f32> = samples.iter().map(|s| s.offset).collect();
     let mid = offsets.len() / 2;
     let (_, median, _) = offsets.select_nth_unstable_by(mid, f32::total_cmp);

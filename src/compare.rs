@@ -63,6 +63,7 @@ use crate::defect::DefectKind;
 use crate::edge_bias;
 use crate::frame::Frame;
 use crate::mask::{span_words, BitMask, Mask};
+use crate::pieces;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 /// The comparison's settings.
@@ -148,6 +149,50 @@ pub struct Defect {
     pub evidence: Evidence,
     /// How it changes the material's connectivity (for its type).
     pub topology: Topology,
+}
+
+impl Defect {
+    /// This defect and `other`, of the same kind, as one: the box around
+    /// both, their pixels, the deeper depth, depth evidence if either has
+    /// it, and every connectivity fact either shows.
+    pub(crate) fn joined(&self, other: &Defect) -> Defect {
+        let (x1, y1) = (
+            (self.x + self.width).max(other.x + other.width),
+            (self.y + self.height).max(other.y + other.height),
+        );
+        let (x, y) = (self.x.min(other.x), self.y.min(other.y));
+        let area = self.area + other.area;
+        let mean = |a: f64, b: f64| {
+            (a * f64::from(self.area) + b * f64::from(other.area)) / f64::from(area)
+        };
+        let (s, o) = (&self.topology, &other.topology);
+        Defect {
+            kind: self.kind,
+            x,
+            y,
+            width: x1 - x,
+            height: y1 - y,
+            area,
+            centroid: [
+                mean(self.centroid[0], other.centroid[0]),
+                mean(self.centroid[1], other.centroid[1]),
+            ],
+            depth: self.depth.max(other.depth),
+            evidence: if self.evidence == Evidence::Depth {
+                self.evidence
+            } else {
+                other.evidence
+            },
+            topology: Topology {
+                touches_other: s.touches_other || o.touches_other,
+                touches_common_background: s.touches_common_background
+                    || o.touches_common_background,
+                joins: s.joins || o.joins,
+                splits: s.splits || o.splits,
+                cut_by_frame: s.cut_by_frame || o.cut_by_frame,
+            },
+        }
+    }
 }
 
 /// Chamfer (3-4) distance, in thirds of a pixel, from each pixel to the
@@ -837,7 +882,8 @@ pub fn compare(
             });
         }
         let kept = label8(&keep);
-        out.extend(kept_defects(kind, &kept, &raw, &facts, p.min_area));
+        let pieces = kept_defects(kind, &kept, &raw, &facts, p.min_area);
+        out.extend(pieces::join_near(&kept, pieces, (w, h), r));
     }
     out
 }
@@ -852,14 +898,15 @@ struct Facts {
 
 /// The kept regions of `kind` above `min_area` as defects, each with the
 /// facts of the raw component it grew from (`facts`, by raw label) and the
-/// depth of the region itself, for the score.
+/// depth of the region itself, for the score; each with its index in
+/// `kept`.
 fn kept_defects(
     kind: DefectKind,
     kept: &Labeling,
     raw: &Labeling,
     facts: &[Option<Facts>],
     min_area: u32,
-) -> Vec<Defect> {
+) -> Vec<(usize, Defect)> {
     let mut out = Vec::new();
     for (j, c) in kept.components.iter().enumerate() {
         if c.area < min_area {
@@ -878,18 +925,21 @@ fn kept_defects(
             (sx + (x0 + x1 - 1) * n / 2, sy + u64::from(r.y) * n)
         });
         let n = f64::from(c.area);
-        out.push(Defect {
-            kind,
-            x: c.min_x,
-            y: c.min_y,
-            width: c.width(),
-            height: c.height(),
-            area: c.area,
-            centroid: [sx as f64 / n, sy as f64 / n],
-            depth: region_depth as f32 / 3.0,
-            evidence: facts.evidence,
-            topology: facts.topology,
-        });
+        out.push((
+            j,
+            Defect {
+                kind,
+                x: c.min_x,
+                y: c.min_y,
+                width: c.width(),
+                height: c.height(),
+                area: c.area,
+                centroid: [sx as f64 / n, sy as f64 / n],
+                depth: region_depth as f32 / 3.0,
+                evidence: facts.evidence,
+                topology: facts.topology,
+            },
+        ));
     }
     out
 }

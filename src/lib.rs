@@ -14,7 +14,8 @@
 //!    displacement field; the reference is carried into the test's frame;
 //! 5. [`compare`]: flash and cut beyond the edge tolerance, thin defects
 //!    kept by topology, each reported with its whole extent;
-//! 6. [`components`]: 8-connected labelling on runs;
+//! 6. [`components`]: 8-connected labelling on runs; [`pieces`]: the
+//!    pieces of one event joined into one defect;
 //! 7. [`classify`]: defect type and score from topology and depth;
 //! 8. [`annotate`]: the labelled picture;
 //! 9. [`report`]: JSON, JUnit, HTML and the human summary; [`batch`] runs many
@@ -58,6 +59,7 @@ pub mod mask;
 pub mod merge;
 pub mod output;
 pub mod pairs;
+pub mod pieces;
 pub mod report;
 /// Drawn parts with planted defects, for this crate's tests, examples and
 /// benchmarks: not part of the API, and free to change in any release.

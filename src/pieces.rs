@@ -8,9 +8,10 @@
 //! leave its deep parts apart.
 //! Pieces closer than the tolerance are closer than anything the
 //! comparison tells apart, so each would be one more report of one thing
-//! for an operator to review. On the DeepPCB train pairs, 108 of 181 false
-//! calls were such pieces beside another report (of the same mark, or of
-//! an annotated defect), against 2 true defects joined to a neighbour.
+//! for an operator to review. On the DeepPCB train pairs joining took
+//! the reports from 7,036 to 6,944 and the false calls from 181 to 89: each
+//! report it removed was a false call (a piece of a mark, or a rim beside
+//! an annotated defect), and no true defect's match changed.
 //!
 //! Only pieces that are reported on their own are joined: joining never
 //! adds a report, it only gathers reports. Flash and cut stay apart, as

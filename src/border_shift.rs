@@ -253,6 +253,24 @@ mod tests {
         assert_eq!((found[0].x, found[0].y, found[0].area), (0, 0, 16));
     }
 
+    /// Compared as captured (no registration), the border's discs 4 px
+    /// off are what they are: a flash and a cut.
+    #[test]
+    fn without_registration_a_border_arc_off_is_reported() {
+        let (r, t) = border_arcs(4, false);
+        let as_captured = CompareParams {
+            registered: false,
+            ..CompareParams::default()
+        };
+        let kinds = |p: &CompareParams| {
+            let mut kinds: Vec<_> = compare(&r, &t, None, p).iter().map(|d| d.kind).collect();
+            kinds.sort_by_key(|k| *k == DefectKind::Cut);
+            kinds
+        };
+        assert_eq!(kinds(&as_captured), [DefectKind::Flash, DefectKind::Cut]);
+        assert_eq!(kinds(&CompareParams::default()), []);
+    }
+
     #[test]
     fn a_shift_is_found_where_the_window_holds_it() {
         let (r, t) = border_arcs(4, false);

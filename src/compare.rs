@@ -79,6 +79,12 @@ pub struct CompareParams {
     /// original pipeline (`contourArea > 10`) and is below the smallest
     /// DeepPCB defect, while isolated JPEG/salt specks are smaller.
     pub min_area: u32,
+    /// Whether the pair was registered with a residual field. Only then is
+    /// a difference near the frame judged again with the reference
+    /// registered on its own window ([`border_shift`]), which corrects the
+    /// field where the border leaves it weak: without registration
+    /// (`--align none`) the images are compared as captured. Default: true.
+    pub registered: bool,
 }
 
 impl Default for CompareParams {
@@ -86,6 +92,7 @@ impl Default for CompareParams {
         CompareParams {
             tolerance: 3.0,
             min_area: 10,
+            registered: true,
         }
     }
 }
@@ -846,14 +853,20 @@ pub fn compare(
             seeds.clear();
             seeds.extend(pixels_in(unexpl, &raw, i));
             let (topo, touched) = ctx.topology(&raw, i, kind, p.min_area);
+            // The growth allowance is at most the tolerance: without one
+            // (exact mode) there is no growth to measure.
             let depth = (!seeds.is_empty()).then(|| {
-                let nets = ctx.nets_of(kind, &seeds, &touched);
-                ctx.discount_growth(kind, r, &nets, &mut seeds)
+                if r > 0.0 {
+                    let nets = ctx.nets_of(kind, &seeds, &touched);
+                    ctx.discount_growth(kind, r, &nets, &mut seeds)
+                } else {
+                    ctx.depth_window(c)
+                }
             });
             if let Some(depth) = depth.as_ref().filter(|_| !seeds.is_empty()) {
                 ctx.discount_rounding(kind, r, depth, &mut seeds);
             }
-            if !seeds.is_empty() {
+            if !seeds.is_empty() && p.registered {
                 ctx.discount_border_shift(c, kind, r, &mut seeds);
             }
             let seeded = !seeds.is_empty();

@@ -296,6 +296,7 @@ impl PreparedReference {
         let compare_params = compare::CompareParams {
             tolerance: options.tolerance,
             min_area: options.min_area,
+            registered: options.align != AlignMode::None,
         };
         let found = compare::compare(
             &registration.reference,

@@ -13,7 +13,9 @@ use defect_detect::synth::photo::{jpeg, photo_pair, PhotoSpec, Tone};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(dir) = args.first() else {
+    // A flag where the folder goes (`--help`) is a request for the usage,
+    // not a folder to write into.
+    let Some(dir) = args.first().filter(|dir| !dir.starts_with('-')) else {
         eprintln!("usage: make_photo DIR [--seed N] [--size WxH] [--tone light|dark]");
         return ExitCode::from(2);
     };

@@ -379,7 +379,10 @@ fn reaches_end_marker(bytes: &[u8]) -> bool {
     while let Some(&[0xff, marker]) = bytes.get(at..at + 2) {
         match marker {
             0xff => at += 1,
-            0xda => return bytes[at..].windows(2).any(|w| w == [0xff, 0xd9]),
+            // Sought from the end, where the marker nearly always is: read
+            // forward through the scan data, this was 1.2 % of a DeepPCB
+            // batch's CPU time.
+            0xda => return bytes[at..].windows(2).rev().any(|w| w == [0xff, 0xd9]),
             0xd8 | 0x01 | 0xd0..=0xd7 => at += 2,
             _ => match bytes.get(at + 2..at + 4) {
                 Some(&[high, low]) => at += 2 + usize::from(u16::from_be_bytes([high, low])),

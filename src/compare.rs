@@ -203,7 +203,7 @@ impl Defect {
 }
 
 /// Chamfer (3-4) distance, in thirds of a pixel, from each pixel to the
-/// nearest pixel of the *other* value, in each of two masks of one size;
+/// nearest pixel of the *other* value, in each of `N` masks of one size;
 /// saturates at 255 (85 px). Pixels outside the image count as the same
 /// value (image borders are not edges).
 ///
@@ -211,45 +211,44 @@ impl Defect {
 /// it comes from in whole-row loops that vectorise, and only the candidate
 /// through the previous pixel of the same row in a sequential chain: the
 /// per-pixel loop over four neighbours was a twentieth of a DeepPCB pair.
-pub fn boundary_distances(masks: [&Mask; 2]) -> [Vec<u8>; 2] {
-    let [m0, m1] = masks;
-    assert_eq!((m0.width, m0.height), (m1.width, m1.height));
-    let (w, h) = (m0.width as usize, m0.height as usize);
-    let (v0, v1) = (&m0.data, &m1.data);
-    let (mut d0, mut d1) = (vec![255u8; w * h], vec![255u8; w * h]);
+pub fn boundary_distances<const N: usize>(masks: [&Mask; N]) -> [Vec<u8>; N] {
+    let size = |m: &Mask| (m.width as usize, m.height as usize);
+    let (w, h) = masks.first().map_or((0, 0), |m| size(m));
+    assert!(masks.iter().all(|m| size(m) == (w, h)));
+    let mut d: [Vec<u8>; N] = std::array::from_fn(|_| vec![255u8; w * h]);
     if w == 0 {
-        return [d0, d1];
+        return d;
     }
-    // Both masks' same-row chains in one loop: independent, they overlap.
+    fn row(m: &Mask, y: usize) -> &[u8] {
+        let w = m.width as usize;
+        &m.data[y * w..(y + 1) * w]
+    }
     for y in 0..h {
-        let (r0, r1) = (&v0[y * w..(y + 1) * w], &v1[y * w..(y + 1) * w]);
-        let (above0, rest0) = d0.split_at_mut(y * w);
-        let (above1, rest1) = d1.split_at_mut(y * w);
-        let (h0, h1) = (&mut rest0[..w], &mut rest1[..w]);
-        if y > 0 {
-            let up = (y - 1) * w..y * w;
-            from_row(r0, &v0[up.clone()], &above0[up.start..], h0);
-            from_row(r1, &v1[up.clone()], &above1[up.start..], h1);
+        for (m, dk) in masks.iter().zip(&mut d) {
+            let (above, rest) = dk.split_at_mut(y * w);
+            let here = &mut rest[..w];
+            if y > 0 {
+                from_row(row(m, y), row(m, y - 1), &above[(y - 1) * w..], here);
+            }
+            across(row(m, y), here, Pass::Forward);
         }
-        across(r0, h0, Pass::Forward);
-        across(r1, h1, Pass::Forward);
-        chain(h0.iter_mut(), h1.iter_mut());
+        chain(d.each_mut().map(|dk| dk[y * w..(y + 1) * w].iter_mut()));
     }
     for y in (0..h).rev() {
-        let (r0, r1) = (&v0[y * w..(y + 1) * w], &v1[y * w..(y + 1) * w]);
-        let (rest0, below0) = d0.split_at_mut((y + 1) * w);
-        let (rest1, below1) = d1.split_at_mut((y + 1) * w);
-        let (h0, h1) = (&mut rest0[y * w..], &mut rest1[y * w..]);
-        if y + 1 < h {
-            let down = (y + 1) * w..(y + 2) * w;
-            from_row(r0, &v0[down.clone()], &below0[..w], h0);
-            from_row(r1, &v1[down.clone()], &below1[..w], h1);
+        for (m, dk) in masks.iter().zip(&mut d) {
+            let (rest, below) = dk.split_at_mut((y + 1) * w);
+            let here = &mut rest[y * w..];
+            if y + 1 < h {
+                from_row(row(m, y), row(m, y + 1), &below[..w], here);
+            }
+            across(row(m, y), here, Pass::Backward);
         }
-        across(r0, h0, Pass::Backward);
-        across(r1, h1, Pass::Backward);
-        chain(h0.iter_mut().rev(), h1.iter_mut().rev());
+        chain(
+            d.each_mut()
+                .map(|dk| dk[y * w..(y + 1) * w].iter_mut().rev()),
+        );
     }
-    [d0, d1]
+    d
 }
 
 /// Which way a raster pass runs.
@@ -288,20 +287,27 @@ fn across(v: &[u8], here: &mut [u8], pass: Pass) {
 /// candidate is never the lower one, and the chain needs no test of the
 /// pixels' values: one add and one min per pixel, the previous distance
 /// kept in a register (read back from the row, each pixel waited on the
-/// store of the one before).
-fn chain<'d>(d0: impl Iterator<Item = &'d mut u8>, d1: impl Iterator<Item = &'d mut u8>) {
-    let mut pixels = d0.zip(d1);
-    // The first pixel of the pass has no pixel before it.
-    let Some((d, e)) = pixels.next() else {
-        return;
-    };
-    // In u32, so that no add saturates: a pixel's result is at most its
-    // own distance, which fits a byte.
-    let (mut p0, mut p1) = (u32::from(*d), u32::from(*e));
-    for (d, e) in pixels {
-        p0 = u32::from(*d).min(p0 + 3);
-        p1 = u32::from(*e).min(p1 + 3);
-        (*d, *e) = (p0 as u8, p1 as u8);
+/// store of the one before). The masks' chains are independent, so
+/// running them in one loop overlaps them.
+fn chain<'d, const N: usize>(mut rows: [impl Iterator<Item = &'d mut u8>; N]) {
+    // The first pixel of the pass has no pixel before it. In u32, so that
+    // no add saturates: a pixel's result is at most its own distance,
+    // which fits a byte.
+    let mut before = [0u32; N];
+    for (p, row) in before.iter_mut().zip(&mut rows) {
+        match row.next() {
+            Some(d) => *p = u32::from(*d),
+            None => return,
+        }
+    }
+    loop {
+        for (p, row) in before.iter_mut().zip(&mut rows) {
+            let Some(d) = row.next() else {
+                return;
+            };
+            *p = u32::from(*d).min(*p + 3);
+            *d = *p as u8;
+        }
     }
 }
 
@@ -563,11 +569,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The depths on a window reaching [`edge_bias::LOCAL`] px beyond the
-    /// box of `pixels` and more, the reference's own boundary distances
-    /// there, and the test's edge growth (see [`edge_bias::growth`]): one
-    /// pair of distance maps serves all three. The growth is of the edges
-    /// of `nets` where the window holds enough of them.
+    /// The depths around `pixels` (far enough for every region grown from
+    /// them), the reference's own boundary distances there, and the test's
+    /// edge growth (see [`edge_bias::growth`]) on a window reaching
+    /// [`edge_bias::LOCAL`] px beyond their box: the test's distance map
+    /// serves the growth and the depths, the reference's, on the smaller
+    /// window, the depths and its own. The growth is of the edges of
+    /// `nets` where the window holds enough of them.
     fn growth_around(
         &self,
         pixels: &[(usize, usize)],
@@ -583,7 +591,18 @@ impl<'a> Ctx<'a> {
             self.rb.window(x0, y0, x1, y1),
             self.tb.window(x0, y0, x1, y1),
         );
-        let [dr, dt] = boundary_distances([&rw, &tw]);
+        let [dt] = boundary_distances([&tw]);
+        // The reference's distances serve only the depths at the seeds and
+        // at what grows from them: a window reaching the depth margin
+        // beyond those makes them exact.
+        let (sx0, sy0, sx1, sy1) =
+            self.around((bx0, bx1, by0, by1), self.depth_margin + self.steps);
+        let [dr] = boundary_distances([&self.rb.window(sx0, sy0, sx1, sy1)]);
+        let width = sx1 - sx0;
+        let mut dt_there = Vec::with_capacity(width * (sy1 - sy0));
+        for y in sy0..sy1 {
+            dt_there.extend_from_slice(&dt[(y - y0) * (x1 - x0) + sx0 - x0..][..width]);
+        }
         let inner = (
             bx0.saturating_sub(edge_bias::LOCAL) - x0,
             by0.saturating_sub(edge_bias::LOCAL) - y0,
@@ -594,9 +613,9 @@ impl<'a> Ctx<'a> {
         let own =
             |x: usize, y: usize| nets.contains(&labels.label_at((x0 + x) as u32, (y0 + y) as u32));
         let growth = edge_bias::growth(&rw, &tw, &dt, inner, own);
-        let depth = self.depths(x0, y0, x1 - x0, &dr, &dt);
+        let depth = self.depths(sx0, sy0, width, &dr, &dt_there);
         // Capped in place: the map is not needed beyond this window.
-        let reference = self.window(x0, y0, x1 - x0, dr.into_iter());
+        let reference = self.window(sx0, sy0, width, dr.into_iter());
         (depth, reference, growth)
     }
 

@@ -181,12 +181,21 @@ fn contour_offsets(
 ) -> Vec<Sample> {
     let w = reference.width as usize;
     let r = |x: usize, y: usize| reference.data[y * w + x] != 0;
+    let (xa, xb) = (x0.max(1), x1.min(w - 1));
     let mut out = Vec::new();
+    let mut contour = Vec::new();
     for y in y0.max(1)..y1.min(reference.height as usize - 1) {
-        for x in x0.max(1)..x1.min(w - 1) {
-            if !r(x, y) || (r(x - 1, y) && r(x + 1, y) && r(x, y - 1) && r(x, y + 1)) {
-                continue;
-            }
+        // Material with background among its four neighbours, found for a
+        // whole row in a loop that vectorises: few pixels are, and testing
+        // each in turn made the comparison's own time a tenth longer.
+        let row = |y: usize| &reference.data[y * w..(y + 1) * w];
+        let (up, here, down) = (row(y - 1), row(y), row(y + 1));
+        contour.clear();
+        contour.extend(
+            (xa..xb.max(xa)).map(|x| here[x] & !(here[x - 1] & here[x + 1] & up[x] & down[x]) & 1),
+        );
+        let on_contour = (xa..).zip(&contour).filter(|&(_, &c)| c != 0);
+        for (x, _) in on_contour {
             // Outward normal: towards the background among the 8 neighbours.
             let (mut nx, mut ny) = (0i32, 0i32);
             for dy in -1i32..=1 {

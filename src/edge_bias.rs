@@ -181,6 +181,7 @@ fn contour_offsets(
 ) -> Vec<Sample> {
     let w = reference.width as usize;
     let r = |x: usize, y: usize| reference.data[y * w + x] != 0;
+    let row = |y: usize| &reference.data[y * w..(y + 1) * w];
     let (xa, xb) = (x0.max(1), x1.min(w - 1));
     let mut out = Vec::new();
     let mut contour = Vec::new();
@@ -188,7 +189,6 @@ fn contour_offsets(
         // Material with background among its four neighbours, found for a
         // whole row in a loop that vectorises: few pixels are, and testing
         // each in turn made the comparison's own time a tenth longer.
-        let row = |y: usize| &reference.data[y * w..(y + 1) * w];
         let (up, here, down) = (row(y - 1), row(y), row(y + 1));
         contour.clear();
         contour.extend(
